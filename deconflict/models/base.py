@@ -16,7 +16,9 @@ class Message(BaseModel):
     exactly one is set.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, ser_json_bytes="base64", val_json_bytes="base64"
+    )
 
 
 def refuse(field: str, message: str, **context: Any) -> PydanticCustomError:
