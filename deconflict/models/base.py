@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -24,6 +25,20 @@ class Message(BaseModel):
 def refuse(field: str, message: str, **context: Any) -> PydanticCustomError:
     """An error for a model validator that names the field (relative to the model) at fault."""
     return PydanticCustomError("deconflict", message, {"field": field, **context})
+
+
+def refuse_repeats(field: str, values: Iterable[Hashable], what: str, key: str = "") -> None:
+    """Refuse the first element of list `field` whose `what` an earlier element already has.
+
+    The refusal names the element, or its `key` field when the value is one field
+    of it (e.g. "agenda.3.item_id").
+    """
+    seen: dict[Hashable, int] = {}
+    for index, value in enumerate(values):
+        if value in seen:
+            path = f"{field}.{index}.{key}" if key else f"{field}.{index}"
+            raise refuse(path, "repeats the {what} of {list}[{first}]", what=what, list=field, first=seen[value])
+        seen[value] = index
 
 
 def join_path(parts: tuple[int | str, ...]) -> str:
@@ -53,7 +68,9 @@ def field_violations(error: ValidationError, prefix: str = "") -> list[tuple[str
 
 def _sentence(item: Any) -> str:
     kind = item["type"]
-    if kind == "missing":
+    # The bridges hand an unset protobuf message field (a Timestamp, a nested
+    # message) over as None: to the sender, that is a required field left out.
+    if kind == "missing" or (item.get("input", ...) is None and kind.endswith("_type")):
         return "is required"
     if kind == "extra_forbidden":
         return "is not a field of this message"

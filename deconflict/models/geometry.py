@@ -77,9 +77,7 @@ class Circle(Message):
             raise refuse("radius_m", "the circle reaches a pole: send it as a polygon")
         span = reach / math.cos(math.radians(abs(self.center.latitude) + reach))
         if abs(self.center.longitude) + span > 180.0:
-            raise refuse(
-                "radius_m", "the circle crosses the antimeridian: send two polygons split at 180 degrees"
-            )
+            raise refuse("radius_m", "the circle crosses the antimeridian: send two polygons split at 180 degrees")
         return self
 
 
@@ -111,6 +109,17 @@ class Altitude(Message):
         return self.value * 100.0 * FEET
 
 
+# Altitudes above mean sea level and flight levels are compared by their value in
+# metres, as airspace limits routinely mix them; no other pair can be ordered
+# without terrain or geoid data.
+_COMPARABLE = {frozenset({AltitudeReference.MSL, AltitudeReference.STD})}
+
+
+def comparable(first: AltitudeReference, second: AltitudeReference) -> bool:
+    """Whether two altitudes with these references can be ordered by their value in metres."""
+    return first == second or frozenset({first, second}) in _COMPARABLE
+
+
 class Volume3D(Message):
     polygon: Polygon | None = None
     circle: Circle | None = None
@@ -121,8 +130,11 @@ class Volume3D(Message):
     def _one_outline_and_ordered(self) -> Self:
         if (self.polygon is None) == (self.circle is None):
             raise refuse("outline", "exactly one of polygon and circle must be set")
-        if self.altitude_lower.reference != self.altitude_upper.reference:
-            raise refuse("altitude_upper", "must use the same reference as altitude_lower")
+        if not comparable(self.altitude_lower.reference, self.altitude_upper.reference):
+            raise refuse(
+                "altitude_upper.reference",
+                "must be the reference of altitude_lower (MSL and STD may be mixed, as in 'MSL 0 to FL100')",
+            )
         if self.altitude_upper.metres <= self.altitude_lower.metres:
             raise refuse("altitude_upper", "must be above altitude_lower")
         return self

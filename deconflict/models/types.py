@@ -29,6 +29,31 @@ OptionalIdentifier = Annotated[
 ShortText = Annotated[str, StringConstraints(strict=True, max_length=limits.MAX_SHORT_TEXT)]
 Text = Annotated[str, StringConstraints(strict=True, max_length=limits.MAX_TEXT)]
 RequiredShortText = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=limits.MAX_SHORT_TEXT)]
+RequiredText = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=limits.MAX_TEXT)]
+
+
+def _matching(pattern: str, sentence: str) -> AfterValidator:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise PydanticCustomError("deconflict", sentence)
+        return value
+
+    return AfterValidator(check)
+
+
+Callsign = Annotated[
+    str,
+    StringConstraints(strict=True),
+    _matching(rf"[A-Z0-9]{{1,{limits.MAX_CALLSIGN}}}", f"a callsign is 1 to {limits.MAX_CALLSIGN} of A-Z and 0-9"),
+]
+"""A radio callsign, upper case: "RCH471"."""
+
+TransponderCode = Annotated[
+    str, StringConstraints(strict=True), _matching(r"[0-7]{4}", "an SSR Mode A code is exactly 4 octal digits (0-7)")
+]
+"""An SSR Mode A code: "7700"."""
 
 Latitude = Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180.0, le=180.0, allow_inf_nan=False)]

@@ -1,0 +1,123 @@
+"""Requests and responses of the ChannelService: hello, heartbeat, the agreement,
+checklists, suspension, incidents and the streaming paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from deconflict import limits
+from deconflict.models.base import Message, refuse
+from deconflict.models.channel import Checklist, Heartbeat, Hello
+from deconflict.models.envelope import ACKNOWLEDGEMENT_TYPE, SignedPayload
+from deconflict.models.errors import MessageRefusal
+from deconflict.models.notice_service import _AcknowledgementResponse, _EnvelopeRequest
+from deconflict.models.types import Identifier, Sha256, Uint64, Version
+
+
+class HelloRequest(Message):
+    hello: Hello
+
+
+class HelloResponse(Message):
+    # The answering party's own Hello.
+    hello: Hello
+    selected_major: Version
+
+    @model_validator(mode="after")
+    def _selected_is_supported(self) -> Self:
+        versions = self.hello.supported_versions
+        if not versions.min_major <= self.selected_major <= versions.max_major:
+            raise refuse(
+                "selected_major",
+                "must be within the answering party's supported versions ({low} to {high})",
+                low=versions.min_major,
+                high=versions.max_major,
+            )
+        return self
+
+
+class HeartbeatRequest(Message):
+    heartbeat: Heartbeat
+
+
+class HeartbeatResponse(Message):
+    heartbeat: Heartbeat
+
+
+class GetAgreementRequest(Message):
+    channel_id: Identifier
+
+
+class GetAgreementResponse(Message):
+    # A serialized deconflict.v1.Agreement, exactly as hashed.
+    agreement: bytes = Field(min_length=1, max_length=limits.MAX_MESSAGE_BYTES)
+    agreement_hash: Sha256
+
+    @model_validator(mode="after")
+    def _hash_matches(self) -> Self:
+        if hashlib.sha256(self.agreement).digest() != self.agreement_hash:
+            raise refuse("agreement_hash", "is not the SHA-256 of agreement")
+        return self
+
+
+class ExchangeChecklistRequest(Message):
+    checklist: Checklist
+
+
+class ExchangeChecklistResponse(Message):
+    checklist: Checklist
+
+
+class SuspendRequest(_EnvelopeRequest):
+    pass
+
+
+class SuspendResponse(_AcknowledgementResponse):
+    pass
+
+
+class ResumeRequest(_EnvelopeRequest):
+    pass
+
+
+class ResumeResponse(_AcknowledgementResponse):
+    pass
+
+
+class ReportIncidentRequest(_EnvelopeRequest):
+    pass
+
+
+class ReportIncidentResponse(_AcknowledgementResponse):
+    pass
+
+
+class WatchRequest(Message):
+    channel_id: Identifier
+    # The first sequence wanted; 0 or 1 for everything.
+    from_sequence: Uint64 = 0
+
+
+class WatchResponse(_EnvelopeRequest):
+    """An envelope as sent: the same shape and check as a write request."""
+
+
+class ExchangeRequest(_EnvelopeRequest):
+    pass
+
+
+class ExchangeResponse(Message):
+    acknowledgement: SignedPayload | None = None
+    refusal: MessageRefusal | None = None
+
+    @model_validator(mode="after")
+    def _one_result(self) -> Self:
+        if (self.acknowledgement is None) == (self.refusal is None):
+            raise refuse("result", "exactly one of acknowledgement and refusal must be set")
+        if self.acknowledgement is not None and self.acknowledgement.payload_type != ACKNOWLEDGEMENT_TYPE:
+            raise refuse("acknowledgement.payload_type", "must be {expected} here", expected=ACKNOWLEDGEMENT_TYPE)
+        return self

@@ -1,0 +1,1 @@
+"""Hypothesis strategies that draw valid protocol messages as models."""
