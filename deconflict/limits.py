@@ -1,4 +1,4 @@
-"""Bounds every receiver enforces (docs/spec/limits.md): input past them is refused, never truncated."""
+"""Bounds every receiver enforces (docs/spec/12-limits.md): input past them is refused, never truncated."""
 
 from datetime import timedelta
 

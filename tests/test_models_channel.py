@@ -37,10 +37,12 @@ from tests.strategies.channel import (
     example_heartbeat,
     example_hello,
     example_incident,
+    example_incident_unknown_approach,
     example_resumption,
     example_suspension,
 )
-from tests.strategies.conference import DELETE, HOUR, T0, changed, refusal_paths
+from tests.strategies.conference import HOUR, T0
+from tests.strategies.mutations import DELETE, changed, refusal_paths
 
 AG = (Agreement, example_agreement().model_dump())
 HE = (Hello, example_hello().model_dump())
@@ -213,6 +215,9 @@ DATA_CASES = [
     pytest.param(IN, "aircraft.1.party", "", "aircraft[1].party", id="DCF-INC-003-aircraft-party"),
     pytest.param(IN, "closest_lateral_m", -0.5, "closest_lateral_m", id="DCF-INC-002-closest-lateral-negative"),
     pytest.param(IN, "closest_vertical_m", math.inf, "closest_vertical_m", id="DCF-INC-002-closest-vertical-inf"),
+    pytest.param(IN, "closest_vertical_m", -1.0, "closest_vertical_m", id="DCF-INC-008-closest-vertical-negative"),
+    pytest.param(IN, "closest_lateral_m", math.nan, "closest_lateral_m", id="DCF-INC-008-closest-lateral-nan"),
+    pytest.param(IN, "closest_lateral_m", "unknown", "closest_lateral_m", id="DCF-INC-008-closest-lateral-as-text"),
     pytest.param(IN, "narrative", "", "narrative", id="DCF-INC-002-incident-no-narrative"),
     pytest.param(IN, "narrative", "x" * 4001, "narrative", id="DCF-LIM-004-incident-narrative-long"),
 ]
@@ -324,6 +329,12 @@ PROTO_CASES = [
         id="DCF-INC-003-pb-incident-squawk-5",
     ),
     pytest.param(IncidentReport, _edit("narrative", ""), "narrative", id="DCF-INC-002-pb-incident-no-narrative"),
+    pytest.param(
+        IncidentReport, _edit("closest_vertical_m", -30.0), "closest_vertical_m", id="DCF-INC-008-pb-vertical-negative"
+    ),
+    pytest.param(
+        IncidentReport, _edit("closest_lateral_m", math.nan), "closest_lateral_m", id="DCF-INC-008-pb-lateral-nan"
+    ),
 ]
 
 
@@ -348,6 +359,7 @@ def test_invalid_protobuf_is_refused_at_its_path(model: type[Message], edit: Cal
         example_suspension,
         example_resumption,
         example_incident,
+        example_incident_unknown_approach,
     ],
 )
 def test_examples_are_valid_and_come_back_from_json(example: Callable[[], Message]) -> None:
@@ -432,3 +444,38 @@ def test_refusals_say_what_is_wrong() -> None:
     with pytest.raises(ValidationError) as refused:
         Agreement.model_validate(changed(AG[1], "response_timers", _repeat(1)))
     assert field_violations(refused.value) == [("response_timers[2].kind", "repeats the kind of response_timers[1]")]
+
+
+def test_unknown_closest_approach_is_unset_not_zero() -> None:
+    """DCF-INC-008: an unknown distance is None in the model and unset on the wire, never 0."""
+    report = example_incident_unknown_approach()
+    assert (report.closest_lateral_m, report.closest_vertical_m) == (None, None)
+    message = bridge.incident_report_to_proto(report)
+    assert not message.HasField("closest_lateral_m")
+    assert not message.HasField("closest_vertical_m")
+    received = pb.IncidentReport.FromString(message.SerializeToString())
+    assert IncidentReport.model_validate(bridge.incident_report_data(received)) == report
+    # Left out of plain data, they are unknown too.
+    data = {key: value for key, value in IN[1].items() if not key.startswith("closest_")}
+    assert IncidentReport.model_validate(data).closest_lateral_m is None
+
+
+def test_a_measured_zero_is_kept_apart_from_unknown() -> None:
+    """DCF-INC-008: 0 is a distance observed (the aircraft met on that axis), sent as a set field."""
+    report = example_incident().model_copy(update={"closest_vertical_m": 0.0, "closest_lateral_m": None})
+    message = bridge.incident_report_to_proto(report)
+    assert message.HasField("closest_vertical_m")
+    assert not message.HasField("closest_lateral_m")
+    back = IncidentReport.model_validate(
+        bridge.incident_report_data(pb.IncidentReport.FromString(message.SerializeToString()))
+    )
+    assert (back.closest_lateral_m, back.closest_vertical_m) == (None, 0.0)
+
+
+def test_an_unknown_approach_from_protobuf_reads_as_none() -> None:
+    """DCF-INC-008: a peer that leaves the fields unset says it does not know the distance."""
+    message = bridge.incident_report_to_proto(example_incident())
+    message.ClearField("closest_lateral_m")
+    received = pb.IncidentReport.FromString(message.SerializeToString())
+    report = IncidentReport.model_validate(bridge.incident_report_data(received))
+    assert (report.closest_lateral_m, report.closest_vertical_m) == (None, 30.0)

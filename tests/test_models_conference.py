@@ -21,29 +21,31 @@ from deconflict.models.conference import (
     AgendaItemKind,
     Classification,
     ConferenceAnswer,
+    ConferenceCancellation,
     ConferenceProposal,
     ConferenceRecord,
+    ConferenceState,
     ParticipantRole,
 )
 from deconflict.v1 import conference_pb2 as pb
 from tests.strategies.conference import (
-    DELETE,
     HOUR,
     T0,
-    changed,
     example_acceptance,
+    example_conference_cancellation,
     example_counter,
     example_decline,
     example_proposal,
     example_record,
-    refusal_paths,
 )
+from tests.strategies.mutations import DELETE, changed, refusal_paths
 
 PROPOSAL = example_proposal().model_dump()
 ACCEPTANCE = example_acceptance().model_dump()
 COUNTER = example_counter().model_dump()
 DECLINE = example_decline().model_dump()
 RECORD = example_record().model_dump()
+CANCELLATION = example_conference_cancellation().model_dump()
 
 # The valid data of each table row, with the model that must refuse the broken copy.
 P = (ConferenceProposal, PROPOSAL)
@@ -51,6 +53,7 @@ A = (ConferenceAnswer, ACCEPTANCE)
 C = (ConferenceAnswer, COUNTER)
 D = (ConferenceAnswer, DECLINE)
 R = (ConferenceRecord, RECORD)
+X = (ConferenceCancellation, CANCELLATION)
 
 
 def _many(count: int, make: Callable[[int], Any]) -> list[Any]:
@@ -154,8 +157,9 @@ DATA_CASES = [
     pytest.param(P, "agenda", _many(limits.MAX_AGENDA_ITEMS + 1, _item), "agenda", id="DCF-LIM-013-agenda-65"),
     pytest.param(P, "agenda.1.item_id", "item-1", "agenda[1].item_id", id="DCF-CNF-007-item-id-repeat"),
     pytest.param(P, "duration", HOUR, "agenda", id="DCF-CNF-007-agenda-longer-than-conference"),
-    # requirement: plain data (JSON) carries only schema fields (protobuf's unknown fields are ignored: DCF-CMP-001)
-    pytest.param(P, "organiser", "party-a", "organiser", id="unknown-field"),
+    # Plain data carries only schema fields (protobuf's unknown fields are ignored: DCF-CMP-001).
+    pytest.param(P, "organiser", "party-a", "organiser", id="DCF-CMP-012-unknown-field"),
+    pytest.param(P, "agenda.0.target", "x", "agenda[0].target", id="DCF-CMP-012-unknown-nested-field"),
     # Answers.
     pytest.param(A, "accept", None, "answer", id="DCF-CNF-012-answer-none"),
     pytest.param(A, "decline", {"reason": "no"}, "answer", id="DCF-CNF-012-answer-two"),
@@ -189,6 +193,14 @@ DATA_CASES = [
     pytest.param(R, "action_items.0.description", "", "action_items[0].description", id="DCF-CNF-023-action-no-text"),
     pytest.param(R, "action_items.0.due_time", None, "action_items[0].due_time", id="DCF-CNF-023-action-no-due-time"),
     pytest.param(R, "action_items", _repeat(0), "action_items[1].action_id", id="DCF-CNF-023-action-repeat"),
+    # Cancellations: which conference, and why.
+    pytest.param(X, "conference_id", "", "conference_id", id="DCF-CNF-037-cancel-conference-id-empty"),
+    pytest.param(X, "conference_id", "conf 1", "conference_id", id="DCF-CNF-037-cancel-conference-id-space"),
+    pytest.param(X, "conference_id", DELETE, "conference_id", id="DCF-CNF-037-cancel-conference-id-missing"),
+    pytest.param(X, "reason", "", "reason", id="DCF-CNF-037-cancel-no-reason"),
+    pytest.param(X, "reason", DELETE, "reason", id="DCF-CNF-037-cancel-reason-missing"),
+    pytest.param(X, "reason", "x" * 257, "reason", id="DCF-LIM-003-cancel-reason-too-long"),
+    pytest.param(X, "revision", 2, "revision", id="DCF-CMP-012-cancel-unknown-field"),
 ]
 
 
@@ -210,6 +222,10 @@ def _counter_pb() -> pb.ConferenceAnswer:
 
 def _record_pb() -> pb.ConferenceRecord:
     return bridge.conference_record_to_proto(example_record())
+
+
+def _cancellation_pb() -> pb.ConferenceCancellation:
+    return bridge.conference_cancellation_to_proto(example_conference_cancellation())
 
 
 def _set(message: ProtoMessage, path: str, value: Any) -> ProtoMessage:
@@ -378,12 +394,27 @@ PROTO_CASES = [
         "action_items[0].due_time",
         id="DCF-CNF-023-pb-action-no-due-time",
     ),
+    pytest.param(
+        _cancellation_pb,
+        lambda m: _set(m, "reason", ""),
+        "conference_cancellation",
+        "reason",
+        id="DCF-CNF-037-pb-cancel-no-reason",
+    ),
+    pytest.param(
+        _cancellation_pb,
+        lambda m: _set(m, "conference_id", "é"),
+        "conference_cancellation",
+        "conference_id",
+        id="DCF-CNF-037-pb-cancel-conference-id",
+    ),
 ]
 
 READERS: dict[str, tuple[Callable[[Any], dict[str, Any]], type[Message]]] = {
     "conference_proposal": (bridge.conference_proposal_data, ConferenceProposal),
     "conference_answer": (bridge.conference_answer_data, ConferenceAnswer),
     "conference_record": (bridge.conference_record_data, ConferenceRecord),
+    "conference_cancellation": (bridge.conference_cancellation_data, ConferenceCancellation),
 }
 
 
@@ -401,7 +432,15 @@ def test_invalid_protobuf_is_refused_at_its_path(
 
 
 @pytest.mark.parametrize(
-    "example", [example_proposal, example_acceptance, example_counter, example_decline, example_record]
+    "example",
+    [
+        example_proposal,
+        example_acceptance,
+        example_counter,
+        example_decline,
+        example_record,
+        example_conference_cancellation,
+    ],
 )
 def test_examples_are_valid_and_come_back_from_json(example: Callable[[], Message]) -> None:
     model = example()
@@ -409,7 +448,7 @@ def test_examples_are_valid_and_come_back_from_json(example: Callable[[], Messag
 
 
 def test_enums_accept_member_number_short_and_protobuf_name() -> None:
-    # requirement: plain data names an enum value by number, short name or protobuf name
+    """DCF-CMP-013: plain data names an enum value by number, short name or protobuf name (or member)."""
     for value in (Classification.SECRET, 4, "SECRET", "CLASSIFICATION_SECRET"):
         data = changed(PROPOSAL, "classification", value)
         assert ConferenceProposal.model_validate(data).classification is Classification.SECRET
@@ -478,3 +517,20 @@ def test_unknown_protobuf_fields_are_ignored() -> None:
     wire = bridge.conference_proposal_to_proto(example_proposal()).SerializeToString() + b"\x98\x06\x01"
     received = pb.ConferenceProposal.FromString(wire)
     assert ConferenceProposal.model_validate(bridge.conference_proposal_data(received)) == example_proposal()
+
+
+def test_cancellation_round_trips_through_protobuf() -> None:
+    """DCF-CNF-037: a cancellation survives the wire unchanged."""
+    wire = bridge.conference_cancellation_to_proto(example_conference_cancellation()).SerializeToString()
+    received = pb.ConferenceCancellation.FromString(wire)
+    assert ConferenceCancellation.model_validate(bridge.conference_cancellation_data(received)) == (
+        example_conference_cancellation()
+    )
+
+
+def test_conference_states_match_the_schema() -> None:
+    """DCF-CNF-027, DCF-CNF-038: CANCELLED is a conference state, with the schema's name and number."""
+    assert {f"CONFERENCE_STATE_{state.name}": int(state) for state in ConferenceState} == {
+        name: number for name, number in pb.ConferenceState.items() if number
+    }
+    assert ConferenceState.CANCELLED == pb.CONFERENCE_STATE_CANCELLED

@@ -16,6 +16,8 @@ from pydantic import ValidationError
 from deconflict import limits
 from deconflict.bridge import envelope as bridge
 from deconflict.bridge.notice import notice_amendment_to_proto
+from deconflict.models import envelope as envelope_models
+from deconflict.models import notice_service
 from deconflict.models.base import field_violations
 from deconflict.models.channel import IncidentReport, InvolvedAircraft, Resumption, Suspension
 from deconflict.models.envelope import (
@@ -23,8 +25,10 @@ from deconflict.models.envelope import (
     BODY_KINDS,
     ENVELOPE_TYPE,
     PAYLOAD_TYPES,
+    AcknowledgementResponse,
     Envelope,
     EnvelopeHeader,
+    EnvelopeRequest,
     Mode,
     SignedPayload,
 )
@@ -33,13 +37,12 @@ from deconflict.models.notice import AircraftCategory
 from deconflict.models.response import MessageKind, ResponseKind
 from deconflict.v1 import envelope_pb2 as pb
 from tests.strategies.conference import (
-    DELETE,
-    changed,
     example_acceptance,
+    example_conference_cancellation,
     example_proposal,
     example_record,
-    refusal_paths,
 )
+from tests.strategies.mutations import DELETE, changed, refusal_paths
 from tests.strategies.notice import (
     HOUR,
     T0,
@@ -64,6 +67,7 @@ SUSPENSION = (
     Envelope,
     example_envelope(suspension=Suspension(suspension_id="sus-1", effective_time=T0, reason="Review")).model_dump(),
 )
+CANCELLATION = (Envelope, example_envelope(conference_cancellation=example_conference_cancellation()).model_dump())
 
 # (message, valid data, field to change, bad value, exact path of the refusal)
 DATA_CASES = [
@@ -100,8 +104,17 @@ DATA_CASES = [
         "notice.volumes[1].volume.circle.center.latitude",
         id="DCF-ENV-030-body-latitude-nan",
     ),
-    # requirement: plain data (JSON) names only fields of the schema
-    pytest.param(E, "signature", b"", "signature", id="envelope-unknown-field"),
+    pytest.param(E, "signature", b"", "signature", id="DCF-CMP-012-envelope-unknown-field"),
+    # A conference cancellation answers no message, and its own rules are named from the envelope.
+    pytest.param(CANCELLATION, "in_reply_to", "msg-0", "in_reply_to", id="DCF-ENV-011-cancellation-in-reply-to"),
+    pytest.param(
+        CANCELLATION,
+        "conference_cancellation.reason",
+        "",
+        "conference_cancellation.reason",
+        id="DCF-CNF-037-envelope-cancellation-no-reason",
+    ),
+    pytest.param(CANCELLATION, "notice", example_notice(), "body", id="DCF-ENV-001-cancellation-and-notice"),
     # in_reply_to names the answered message for a response, timeout or conference answer, and only then.
     pytest.param(E, "in_reply_to", "msg-0", "in_reply_to", id="DCF-ENV-011-notice-in-reply-to"),
     pytest.param(RESPONSE, "in_reply_to", "", "in_reply_to", id="DCF-ENV-011-response-not-in-reply"),
@@ -175,6 +188,7 @@ BODIES: dict[str, Callable[[], Any]] = {
     "incident_report": _incident,
     "suspension": lambda: Suspension(suspension_id="sus-1", effective_time=T0, reason="Incident review"),
     "resumption": lambda: Resumption(suspension_id="sus-1", effective_time=T0 + HOUR, reason="Review done"),
+    "conference_cancellation": example_conference_cancellation,
 }
 
 
@@ -193,6 +207,30 @@ def test_kinds_follow_the_schema_order() -> None:
     """DCF-ENV-002: each body field has its own message kind."""
     assert [int(kind) for kind in BODY_KINDS.values()] == list(range(1, len(MessageKind) + 1))
     assert set(PAYLOAD_TYPES) == {ENVELOPE_TYPE, ACKNOWLEDGEMENT_TYPE}
+    # The body fields are those of the schema's oneof, in schema order.
+    assert list(BODY_KINDS) == [field.name for field in pb.Envelope.DESCRIPTOR.oneofs_by_name["body"].fields]
+    assert BODY_KINDS["conference_cancellation"] == MessageKind.CONFERENCE_CANCELLATION
+
+
+def test_write_shapes_live_in_the_envelope_module() -> None:
+    """DCF-ENV-016, DCF-ACK-002: the shared write request and answer are public, in one place, with no alias."""
+    assert EnvelopeRequest.__module__ == AcknowledgementResponse.__module__ == envelope_models.__name__
+    assert issubclass(notice_service.SubmitNoticeRequest, EnvelopeRequest)
+    assert issubclass(notice_service.SubmitNoticeResponse, AcknowledgementResponse)
+    assert not hasattr(notice_service, "_EnvelopeRequest")
+    assert not hasattr(notice_service, "_AcknowledgementResponse")
+
+
+def test_a_conference_cancellation_travels_in_an_envelope() -> None:
+    """DCF-ENV-002, DCF-CNF-037: the cancellation is a body of its own kind, with no in_reply_to."""
+    envelope = Envelope.model_validate(CANCELLATION[1])
+    assert (envelope.kind, envelope.body_field, envelope.in_reply_to) == (
+        MessageKind.CONFERENCE_CANCELLATION,
+        "conference_cancellation",
+        "",
+    )
+    header = EnvelopeHeader.model_validate(bridge.envelope_header_data(bridge.envelope_to_proto(envelope)))
+    assert header.kind == MessageKind.CONFERENCE_CANCELLATION
 
 
 # Sealing and opening signed bytes.

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from deconflict import limits
 from deconflict.bridge import notice as bridge
 from deconflict.models.base import field_violations
+from deconflict.models.geometry import Polygon
 from deconflict.models.notice import (
     AircraftCategory,
     FlightNotice,
@@ -28,7 +29,7 @@ from deconflict.models.notice import (
     NoticeState,
 )
 from deconflict.v1 import notice_pb2 as pb
-from tests.strategies.conference import DELETE, changed, refusal_paths
+from tests.strategies.mutations import DELETE, changed, refusal_paths
 from tests.strategies.notice import HOUR, T0, example_amendment, example_cancellation, example_notice
 
 NOTICE = example_notice().model_dump()
@@ -68,11 +69,10 @@ DATA_CASES = [
     pytest.param(N, "notice_id", "two words", "notice_id", id="DCF-LIM-002-notice-id-space"),
     pytest.param(N, "notice_id", "n" * (limits.MAX_IDENTIFIER + 1), "notice_id", id="DCF-LIM-002-notice-id-too-long"),
     pytest.param(N, "notice_id", DELETE, "notice_id", id="DCF-NTC-001-notice-id-missing"),
-    # requirement: a notice version is 1 or more (a uint32)
-    pytest.param(N, "version", 0, "version", id="version-0"),
-    pytest.param(N, "version", -1, "version", id="version-negative"),
-    pytest.param(N, "version", 2**32, "version", id="version-past-uint32"),
-    pytest.param(N, "version", "1", "version", id="version-as-text"),
+    pytest.param(N, "version", 0, "version", id="DCF-NTC-034-version-0"),
+    pytest.param(N, "version", -1, "version", id="DCF-NTC-034-version-negative"),
+    pytest.param(N, "version", 2**32, "version", id="DCF-NTC-034-version-past-uint32"),
+    pytest.param(N, "version", "1", "version", id="DCF-NTC-034-version-as-text"),
     pytest.param(N, "owner", "", "owner", id="DCF-LIM-002-owner-empty"),
     # Enums: UNSPECIFIED and unknown numbers or names are refused.
     pytest.param(N, "state", 0, "state", id="DCF-CMP-004-state-unspecified"),
@@ -160,6 +160,21 @@ DATA_CASES = [
         _vertices((45, 10), (45.5, 10.5), (46, 11)),
         f"{POLYGON_AT}.vertices",
         id="DCF-GEO-009-polygon-collinear",
+    ),
+    pytest.param(
+        N,
+        f"{POLYGON}.vertices",
+        # On one line in decimal, not quite in binary floating point.
+        _vertices((35.40, 35.90), (35.30, 36.30), (35.20, 36.70)),
+        f"{POLYGON_AT}.vertices",
+        id="DCF-GEO-009-polygon-collinear-decimal",
+    ),
+    pytest.param(
+        N,
+        f"{POLYGON}.vertices",
+        _vertices((10, 179), (10, -180), (11, 179)),
+        f"{POLYGON_AT}.vertices[1]",
+        id="DCF-GEO-007-polygon-antimeridian-written-west",
     ),
     pytest.param(
         N,
@@ -278,11 +293,14 @@ DATA_CASES = [
     ),
     pytest.param(N, "volumes.1.time_start", None, "volumes[1].time_start", id="DCF-GEO-022-start-unset"),
     pytest.param(N, "volumes.1.volume", None, "volumes[1].volume", id="DCF-GEO-022-volume-unset"),
-    # requirement: plain data (JSON) names only fields of the schema; no field for anything but safety data
-    pytest.param(N, "volumes.0.volume.polygon.target", "x", f"{POLYGON_AT}.target", id="unknown-nested-field"),
+    # Plain data names only fields of the schema: there is no field for anything but safety data (DCF-GEN-010).
+    pytest.param(
+        N, "volumes.0.volume.polygon.target", "x", f"{POLYGON_AT}.target", id="DCF-CMP-012-unknown-nested-field"
+    ),
+    pytest.param(N, "mission", "strike", "mission", id="DCF-CMP-012-unknown-field"),
     # Amendment: compare-and-swap on the version, and the new content is ACTIVE.
-    # requirement: the replaced version is 1 or more
-    pytest.param(A, "replaces_version", 0, "replaces_version", id="amend-replaces-0"),
+    pytest.param(A, "replaces_version", 0, "replaces_version", id="DCF-NTC-034-amend-replaces-0"),
+    pytest.param(A, "replaces_version", 2**32, "replaces_version", id="DCF-NTC-034-amend-replaces-past-uint32"),
     pytest.param(A, "replaces_version", 2, "notice.version", id="DCF-NTC-018-amend-version-not-next"),
     pytest.param(A, "notice.version", 1, "notice.version", id="DCF-NTC-018-amend-same-version"),
     pytest.param(A, "notice.state", NoticeState.CANCELLED, "notice.state", id="DCF-NTC-018-amend-to-cancelled"),
@@ -291,8 +309,8 @@ DATA_CASES = [
     pytest.param(A, "notice.callsigns.0", "x", "notice.callsigns[0]", id="DCF-ENV-030-amend-nested-error"),
     # Cancellation.
     pytest.param(C, "notice_id", "", "notice_id", id="DCF-LIM-002-cancel-notice-id-empty"),
-    # requirement: the cancelled version is 1 or more
-    pytest.param(C, "version", 0, "version", id="cancel-version-0"),
+    pytest.param(C, "version", 0, "version", id="DCF-NTC-034-cancel-version-0"),
+    pytest.param(C, "version", DELETE, "version", id="DCF-NTC-034-cancel-version-missing"),
     pytest.param(C, "reason", "r" * (limits.MAX_SHORT_TEXT + 1), "reason", id="DCF-LIM-003-cancel-reason-too-long"),
 ]
 
@@ -312,6 +330,12 @@ def test_valid_examples_are_accepted() -> None:
     assert NoticeCancellation.model_validate(CANCELLATION).reason == "Mission complete"
 
 
+def test_thin_corridor_is_not_taken_for_a_line() -> None:
+    """DCF-GEO-009: a corridor about 1 m wide and 100 km long has an area, so it is a polygon."""
+    corridor = Polygon.model_validate({"vertices": _vertices((35.0, 36.0), (35.00001, 36.5), (35.0, 37.0))})
+    assert len(corridor.vertices) == 3
+
+
 def test_optional_fields_may_be_left_out() -> None:
     """DCF-NTC-006, DCF-NTC-007: callsigns, codes, frequencies and contact are optional."""
     minimal = {
@@ -325,7 +349,7 @@ def test_optional_fields_may_be_left_out() -> None:
 
 
 def test_enum_accepts_member_number_and_both_names() -> None:
-    """DCF-NTC-004: a known category is accepted in every spelling plain data may use."""
+    """DCF-NTC-004, DCF-CMP-013: a known category is accepted in every spelling plain data may use."""
     for value in (AircraftCategory.UNMANNED, 3, "UNMANNED", "AIRCRAFT_CATEGORY_UNMANNED"):
         assert FlightNotice.model_validate({**NOTICE, "aircraft_category": value}).aircraft_category == 3
 
@@ -358,6 +382,18 @@ def _notice_pb() -> pb.FlightNotice:
 
 def _amendment_pb() -> pb.NoticeAmendment:
     return bridge.notice_amendment_to_proto(example_amendment())
+
+
+def _cancellation_pb() -> pb.NoticeCancellation:
+    return bridge.notice_cancellation_to_proto(example_cancellation())
+
+
+def _version_unset(message: pb.FlightNotice | pb.NoticeCancellation) -> None:
+    message.version = 0
+
+
+def _replaces_unset(message: pb.NoticeAmendment) -> None:
+    message.replaces_version = 0
 
 
 def _set_latitude(message: pb.FlightNotice) -> None:
@@ -440,11 +476,15 @@ PROTO_CASES = [
     pytest.param(_notice_pb, _count_0, "aircraft_count", id="DCF-NTC-005-pb-count-0"),
     pytest.param(_amendment_pb, _amend_clear_notice, "notice", id="DCF-NTC-018-pb-amend-notice-unset"),
     pytest.param(_amendment_pb, _amend_wrong_version, "notice.version", id="DCF-NTC-018-pb-amend-version"),
+    pytest.param(_notice_pb, _version_unset, "version", id="DCF-NTC-034-pb-notice-version-unset"),
+    pytest.param(_amendment_pb, _replaces_unset, "replaces_version", id="DCF-NTC-034-pb-replaces-unset"),
+    pytest.param(_cancellation_pb, _version_unset, "version", id="DCF-NTC-034-pb-cancel-version-unset"),
 ]
 
 _READERS: dict[type[ProtoMessage], tuple[type[Any], Callable[[Any], dict[str, Any]]]] = {
     pb.FlightNotice: (FlightNotice, bridge.flight_notice_data),
     pb.NoticeAmendment: (NoticeAmendment, bridge.notice_amendment_data),
+    pb.NoticeCancellation: (NoticeCancellation, bridge.notice_cancellation_data),
 }
 
 

@@ -17,6 +17,7 @@ from google.protobuf.message import Message as ProtoMessage
 from deconflict import limits
 from deconflict.bridge import response as bridge
 from deconflict.models.response import (
+    DialogueState,
     LogicalAcknowledgement,
     MessageKind,
     OperationalResponse,
@@ -25,10 +26,12 @@ from deconflict.models.response import (
     UnableReason,
 )
 from deconflict.v1 import response_pb2 as pb
-from tests.strategies.conference import DELETE, changed, refusal_paths
+from tests.strategies.mutations import DELETE, changed, refusal_paths
 from tests.strategies.notice import (
     T0,
+    THIRD_PARTY_REMARK,
     example_acknowledgement,
+    example_conference_timeout,
     example_response,
     example_timeout,
     example_volumes,
@@ -52,8 +55,19 @@ UNABLE_OTHER = (
     OperationalResponse,
     UNABLE | {"reasons": [UnableReason.OTHER], "conflicts": [], "remarks": "Crew duty limits."},
 )
+# UNABLE for a conflict only: the conflicts listed, no remarks.
+UNABLE_CONFLICT = (
+    OperationalResponse,
+    UNABLE | {"reasons": [UnableReason.CONFLICT], "remarks": ""},
+)
+# UNABLE for a conflict with a third party's notice only: no entry, a remark instead (DCF-CFL-019).
+UNABLE_THIRD_PARTY = (
+    OperationalResponse,
+    UNABLE | {"reasons": [UnableReason.CONFLICT], "conflicts": [], "remarks": THIRD_PARTY_REMARK},
+)
 NO_NOTICE = {"notice_id": "", "notice_version": 0}
-TO_PROPOSAL = (ResponseTimeout, TIMEOUT | NO_NOTICE | {"unanswered_kind": MessageKind.CONFERENCE_PROPOSAL})
+CONFERENCE_TIMEOUT = example_conference_timeout().model_dump()
+TO_PROPOSAL = (ResponseTimeout, CONFERENCE_TIMEOUT)
 TO_NO_NOTICE = (ResponseTimeout, TIMEOUT | NO_NOTICE)
 
 
@@ -65,8 +79,8 @@ def _repeat(index: int) -> Callable[[list[Any]], list[Any]]:
 DATA_CASES = [
     # Every response names the notice version it answers, and its kind.
     pytest.param(OK, "notice_id", "", "notice_id", id="DCF-LIM-002-response-notice-id-empty"),
-    # requirement: a response answers a notice version of 1 or more
-    pytest.param(OK, "notice_version", 0, "notice_version", id="response-version-0"),
+    pytest.param(OK, "notice_version", 0, "notice_version", id="DCF-RSP-036-response-version-0"),
+    pytest.param(OK, "notice_version", DELETE, "notice_version", id="DCF-RSP-036-response-version-missing"),
     pytest.param(OK, "kind", 0, "kind", id="DCF-RSP-003-response-kind-unspecified"),
     pytest.param(OK, "kind", 6, "kind", id="DCF-RSP-003-response-kind-unknown"),
     pytest.param(OK, "kind", DELETE, "kind", id="DCF-RSP-003-response-kind-missing"),
@@ -84,7 +98,10 @@ DATA_CASES = [
     pytest.param(OK, "conflicts", UNABLE["conflicts"], "conflicts", id="DCF-RSP-009-accept-with-conflicts"),
     pytest.param(CO, "reasons", [UnableReason.OTHER], "reasons", id="DCF-RSP-009-counter-with-reason"),
     # A CONFLICT reason names the conflicting notices, and only it does; OTHER says why in the remarks.
-    pytest.param(UN, "conflicts", [], "conflicts", id="DCF-RSP-006-conflict-reason-without-conflicts"),
+    pytest.param(UNABLE_CONFLICT, "conflicts", [], "conflicts", id="DCF-RSP-006-conflict-reason-without-conflicts"),
+    pytest.param(UNABLE_THIRD_PARTY, "remarks", "", "conflicts", id="DCF-CFL-019-third-party-conflict-unsaid"),
+    pytest.param(UNABLE_THIRD_PARTY, "remarks", " \t", "conflicts", id="DCF-CFL-019-third-party-conflict-blank"),
+    pytest.param(UNABLE_THIRD_PARTY, "kind", ResponseKind.ROGER, "reasons", id="DCF-RSP-009-roger-with-conflict"),
     pytest.param(UN, "reasons", [UnableReason.OTHER], "conflicts", id="DCF-RSP-006-conflicts-without-conflict-reason"),
     pytest.param(UNABLE_OTHER, "remarks", "", "remarks", id="DCF-RSP-007-other-reason-without-remarks"),
     pytest.param(UNABLE_OTHER, "remarks", "  \n", "remarks", id="DCF-RSP-007-other-reason-blank-remarks"),
@@ -154,13 +171,21 @@ DATA_CASES = [
     pytest.param(LA, "stored_time", datetime(2025, 1, 1), "stored_time", id="DCF-GEN-008-ack-stored-naive"),
     pytest.param(LA, "notice_version", 0, "notice_version", id="DCF-ACK-007-ack-notice-version-0"),
     pytest.param(LA, "notice_id", "", "notice_version", id="DCF-ACK-007-ack-version-without-notice"),
-    # requirement: plain data gives late as a boolean, never as text
-    pytest.param(LA, "late", "yes", "late", id="ack-late-text"),
+    pytest.param(LA, "late", "yes", "late", id="DCF-CMP-014-ack-late-text"),
+    pytest.param(LA, "late", "true", "late", id="DCF-CMP-014-ack-late-text-true"),
+    pytest.param(LA, "late", 1, "late", id="DCF-CMP-014-ack-late-number"),
     pytest.param(LA, "response_due_time", "tomorrow", "response_due_time", id="DCF-ACK-009-ack-due-text"),
     # Response timeout: what went unanswered, when it was due, how long the sender waited.
     pytest.param(TO, "unanswered_message_id", "", "unanswered_message_id", id="DCF-TMR-009-timeout-message-id"),
     pytest.param(TO, "unanswered_kind", 0, "unanswered_kind", id="DCF-CMP-004-timeout-kind-unspecified"),
-    pytest.param(TO, "unanswered_kind", 12, "unanswered_kind", id="DCF-CMP-003-timeout-kind-unknown"),
+    pytest.param(TO, "unanswered_kind", 13, "unanswered_kind", id="DCF-CMP-003-timeout-kind-unknown"),
+    pytest.param(
+        TO,
+        "unanswered_kind",
+        MessageKind.CONFERENCE_CANCELLATION,
+        "unanswered_kind",
+        id="DCF-TMR-009-timeout-of-a-conference-cancellation",
+    ),
     pytest.param(
         TO, "unanswered_kind", MessageKind.RESPONSE, "unanswered_kind", id="DCF-TMR-009-timeout-of-a-response"
     ),
@@ -169,6 +194,33 @@ DATA_CASES = [
     ),
     pytest.param(TO_PROPOSAL, "notice_id", "notice-1", "notice_id", id="DCF-TMR-009-timeout-proposal-with-notice"),
     pytest.param(TO_PROPOSAL, "notice_version", 1, "notice_version", id="DCF-TMR-009-timeout-proposal-with-version"),
+    # A proposal's timeout names the conference revision, a notice's none.
+    pytest.param(TO_PROPOSAL, "conference_id", "", "conference_id", id="DCF-TMR-018-timeout-proposal-no-conference"),
+    pytest.param(
+        TO_PROPOSAL, "conference_id", DELETE, "conference_id", id="DCF-TMR-018-timeout-proposal-conference-missing"
+    ),
+    pytest.param(TO_PROPOSAL, "conference_id", "conf 1", "conference_id", id="DCF-LIM-002-timeout-conference-id-space"),
+    pytest.param(
+        TO_PROPOSAL, "conference_revision", 0, "conference_revision", id="DCF-TMR-018-timeout-proposal-revision-0"
+    ),
+    pytest.param(
+        TO_PROPOSAL,
+        "conference_revision",
+        2**32,
+        "conference_revision",
+        id="DCF-TMR-018-timeout-proposal-revision-past-uint32",
+    ),
+    pytest.param(TO, "conference_id", "conf-1", "conference_id", id="DCF-TMR-018-timeout-notice-with-conference"),
+    pytest.param(
+        TO, "conference_revision", 2, "conference_revision", id="DCF-TMR-018-timeout-notice-with-conference-revision"
+    ),
+    pytest.param(
+        (ResponseTimeout, TIMEOUT | {"unanswered_kind": MessageKind.AMENDMENT}),
+        "conference_id",
+        "conf-1",
+        "conference_id",
+        id="DCF-TMR-018-timeout-amendment-with-conference",
+    ),
     pytest.param(
         TO_NO_NOTICE, "unanswered_kind", MessageKind.AMENDMENT, "notice_id", id="DCF-TMR-009-timeout-amendment-no-id"
     ),
@@ -211,7 +263,7 @@ def test_acknowledgement_of_a_message_without_notice() -> None:
 
 
 def test_timeout_of_a_conference_proposal_names_no_notice_and_may_not_have_waited() -> None:
-    """DCF-TMR-009, DCF-TMR-016: a proposal's timeout names no notice."""
+    """DCF-TMR-009, DCF-TMR-016, DCF-TMR-018: a proposal's timeout names no notice."""
     _, data = TO_PROPOSAL
     timeout = ResponseTimeout.model_validate(data | {"waited": timedelta(0)})
     assert (timeout.unanswered_kind, timeout.notice_id, timeout.notice_version) == (
@@ -228,6 +280,38 @@ def test_unable_for_another_reason_is_accepted() -> None:
     assert OperationalResponse.model_validate(data).conflicts == []
 
 
+def test_conflict_with_a_third_partys_notice_is_said_not_shown() -> None:
+    """DCF-CFL-019, DCF-RSP-006: CONFLICT with no entry for a third party's notice, and a remark instead."""
+    _, data = UNABLE_THIRD_PARTY
+    response = OperationalResponse.model_validate(data)
+    assert (response.reasons, response.conflicts, response.remarks) == (
+        [UnableReason.CONFLICT],
+        [],
+        THIRD_PARTY_REMARK,
+    )
+    # With conflicts on the channel too: those are listed, the third party's only said.
+    both = OperationalResponse.model_validate(data | {"conflicts": UNABLE["conflicts"]})
+    assert len(both.conflicts) == 1
+
+
+def test_timeout_of_a_conference_proposal_names_its_revision() -> None:
+    """DCF-TMR-018, DCF-CNF-025: the timeout of a counter names its conference and revision, and no notice."""
+    timeout = ResponseTimeout.model_validate(CONFERENCE_TIMEOUT)
+    assert (timeout.conference_id, timeout.conference_revision) == ("conf-1", 2)
+    assert (timeout.notice_id, timeout.notice_version) == ("", 0)
+    message = pb.ResponseTimeout.FromString(bridge.response_timeout_to_proto(timeout).SerializeToString())
+    assert (message.conference_id, message.conference_revision) == ("conf-1", 2)
+    assert ResponseTimeout.model_validate(bridge.response_timeout_data(message)) == timeout
+
+
+def test_new_enum_values_match_the_schema() -> None:
+    """DCF-ENV-002, DCF-RSP-034: MessageKind and DialogueState have the schema's names and numbers."""
+    assert pb.MessageKind.Name(MessageKind.CONFERENCE_CANCELLATION) == "MESSAGE_KIND_CONFERENCE_CANCELLATION"
+    assert {f"DIALOGUE_STATE_{state.name}": int(state) for state in DialogueState} == {
+        name: number for name, number in pb.DialogueState.items() if number
+    }
+
+
 # Inputs as a peer sends them: a valid protobuf message broken in one place, serialized and read back.
 
 
@@ -241,6 +325,16 @@ def _unable_pb() -> pb.OperationalResponse:
 
 def _timeout_pb() -> pb.ResponseTimeout:
     return bridge.response_timeout_to_proto(example_timeout())
+
+
+def _conference_timeout_pb() -> pb.ResponseTimeout:
+    return bridge.response_timeout_to_proto(example_conference_timeout())
+
+
+def _third_party_unsaid(message: pb.OperationalResponse) -> None:
+    del message.conflicts[:]
+    del message.reasons[1:]
+    message.remarks = ""
 
 
 def _clear(field: str) -> Callable[[Any], None]:
@@ -299,6 +393,20 @@ PROTO_CASES = [
     pytest.param(_timeout_pb, _timeout_negative, "waited", id="DCF-TMR-009-pb-timeout-negative"),
     pytest.param(_timeout_pb, _set("unanswered_kind", 0), "unanswered_kind", id="DCF-CMP-004-pb-timeout-kind-0"),
     pytest.param(_timeout_pb, _clear("due_time"), "due_time", id="DCF-TMR-009-pb-timeout-due-unset"),
+    pytest.param(
+        _timeout_pb, _set("conference_id", "conf-1"), "conference_id", id="DCF-TMR-018-pb-notice-timeout-with-conf"
+    ),
+    pytest.param(
+        _conference_timeout_pb,
+        _set("conference_revision", 0),
+        "conference_revision",
+        id="DCF-TMR-018-pb-proposal-timeout-revision-unset",
+    ),
+    pytest.param(
+        _conference_timeout_pb, _set("conference_id", ""), "conference_id", id="DCF-TMR-018-pb-proposal-timeout-no-id"
+    ),
+    pytest.param(_unable_pb, _set("notice_version", 0), "notice_version", id="DCF-RSP-036-pb-version-unset"),
+    pytest.param(_unable_pb, _third_party_unsaid, "conflicts", id="DCF-CFL-019-pb-third-party-unsaid"),
 ]
 
 _READERS: dict[type[ProtoMessage], tuple[type[Any], Callable[[Any], dict[str, Any]]]] = {

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from deconflict import limits
 from deconflict.bridge import channel_service as channel_bridge
 from deconflict.bridge import conference_service as conference_bridge
 from deconflict.bridge.channel import agreement_bytes, agreement_hash
@@ -18,16 +19,10 @@ from deconflict.models import conference_service as fs
 from deconflict.models.base import Message
 from deconflict.models.conference import ConferenceState, TimeSlot
 from deconflict.models.envelope import ACKNOWLEDGEMENT_TYPE, ENVELOPE_TYPE, Signature, SignedPayload
-from deconflict.models.errors import FieldViolation, MessageRefusal
+from deconflict.models.errors import FieldViolation, MessageRefusal, StaleVersion
 from tests.strategies.channel import example_agreement, example_checklist, example_heartbeat, example_hello
-from tests.strategies.conference import (
-    DELETE,
-    T0,
-    changed,
-    example_proposal,
-    example_record,
-    refusal_paths,
-)
+from tests.strategies.conference import T0, example_proposal, example_record
+from tests.strategies.mutations import DELETE, changed, refusal_paths
 
 SIGNED_ENVELOPE = SignedPayload(
     payload_type=ENVELOPE_TYPE, payload=b"\x0a\x05msg-1", signatures=[Signature(key_id="key-a", signature=bytes(64))]
@@ -58,6 +53,18 @@ def scheduled() -> fs.ConferenceStatus:
 
 def recorded() -> fs.ConferenceStatus:
     return scheduled().model_copy(update={"state": ConferenceState.RECORDED, "record": example_record()})
+
+
+def cancelled_while_open() -> fs.ConferenceStatus:
+    return countered().model_copy(update={"state": ConferenceState.CANCELLED})
+
+
+def cancelled_once_scheduled() -> fs.ConferenceStatus:
+    return scheduled().model_copy(update={"state": ConferenceState.CANCELLED})
+
+
+def declined() -> fs.ConferenceStatus:
+    return countered().model_copy(update={"state": ConferenceState.DECLINED})
 
 
 # Each valid example, with its bridge both ways.
@@ -91,6 +98,33 @@ EXAMPLES: list[tuple[Message, Callable[[Any], Any], Callable[[Any], dict[str, An
         fs.RecordConferenceResponse(acknowledgement=SIGNED_ACK),
         conference_bridge.record_conference_response_to_proto,
         conference_bridge.record_conference_response_data,
+    ),
+    (
+        fs.CancelConferenceRequest(envelope=SIGNED_ENVELOPE),
+        conference_bridge.cancel_conference_request_to_proto,
+        conference_bridge.cancel_conference_request_data,
+    ),
+    (
+        fs.CancelConferenceResponse(acknowledgement=SIGNED_ACK),
+        conference_bridge.cancel_conference_response_to_proto,
+        conference_bridge.cancel_conference_response_data,
+    ),
+    (
+        fs.GetConferenceResponse(status=cancelled_once_scheduled()),
+        conference_bridge.get_conference_response_to_proto,
+        conference_bridge.get_conference_response_data,
+    ),
+    (
+        fs.ListConferencesRequest(channel_id="chan-1", page_size=limits.MAX_PAGE_SIZE, page_token="after:conf-7"),
+        conference_bridge.list_conferences_request_to_proto,
+        conference_bridge.list_conferences_request_data,
+    ),
+    (
+        fs.ListConferencesResponse(
+            conferences=[cancelled_while_open(), cancelled_once_scheduled(), declined()], next_page_token="after:conf-9"
+        ),
+        conference_bridge.list_conferences_response_to_proto,
+        conference_bridge.list_conferences_response_data,
     ),
     (
         fs.GetConferenceRequest(channel_id="chan-1", conference_id="conf-1"),
@@ -183,6 +217,29 @@ EXAMPLES: list[tuple[Message, Callable[[Any], Any], Callable[[Any], dict[str, An
         channel_bridge.report_incident_response_data,
     ),
     (
+        cs.NotifyTimeoutRequest(envelope=SIGNED_ENVELOPE),
+        channel_bridge.notify_timeout_request_to_proto,
+        channel_bridge.notify_timeout_request_data,
+    ),
+    (
+        cs.NotifyTimeoutResponse(acknowledgement=SIGNED_ACK),
+        channel_bridge.notify_timeout_response_to_proto,
+        channel_bridge.notify_timeout_response_data,
+    ),
+    (
+        cs.ExchangeResponse(
+            refusal=MessageRefusal(
+                message_id="msg-2",
+                code=10,
+                message="STALE_VERSION: notice-1 is at version 3, not 2",
+                reason="STALE_VERSION",
+                stale_version=StaleVersion(notice_id="notice-1", quoted_version=2, current_version=3),
+            )
+        ),
+        channel_bridge.exchange_response_to_proto,
+        channel_bridge.exchange_response_data,
+    ),
+    (
         cs.WatchRequest(channel_id="chan-1", from_sequence=42),
         channel_bridge.watch_request_to_proto,
         channel_bridge.watch_request_data,
@@ -231,6 +288,10 @@ STATUS = recorded().model_dump()
 PROPOSED = proposed().model_dump()
 COUNTERED = countered().model_dump()
 SCHEDULED = scheduled().model_dump()
+CANCELLED_OPEN = cancelled_while_open().model_dump()
+CANCELLED_SCHEDULED = cancelled_once_scheduled().model_dump()
+DECLINED = declined().model_dump()
+LIST_CONFERENCES = {"channel_id": "chan-1", "page_size": 20, "page_token": "after:conf-3"}
 HELLO_RESPONSE = cs.HelloResponse(hello=example_hello(), selected_major=2).model_dump()
 AGREEMENT_RESPONSE = {"agreement": AGREEMENT, "agreement_hash": agreement_hash(AGREEMENT)}
 ENVELOPE = {"envelope": SIGNED_ENVELOPE.model_dump()}
@@ -284,6 +345,124 @@ DATA_CASES = [
     ),
     pytest.param(
         fs.ConferenceStatus, STATUS, "record.end_time", T0, "record.end_time", id="DCF-CNF-028-status-record-checked"
+    ),
+    # A cancelled conference keeps the slot it had, or has none; it never has a record.
+    pytest.param(
+        fs.ConferenceStatus,
+        CANCELLED_OPEN,
+        "record",
+        STATUS["record"],
+        "record",
+        id="DCF-CNF-039-cancelled-with-record",
+    ),
+    pytest.param(
+        fs.ConferenceStatus,
+        CANCELLED_SCHEDULED,
+        "scheduled_slot.start_time",
+        T0.replace(hour=10),
+        "scheduled_slot",
+        id="DCF-CNF-039-cancelled-slot-not-a-candidate",
+    ),
+    pytest.param(
+        fs.ConferenceStatus,
+        DECLINED,
+        "scheduled_slot",
+        {"start_time": T0},
+        "scheduled_slot",
+        id="DCF-CNF-039-declined-with-slot",
+    ),
+    pytest.param(
+        fs.ConferenceStatus,
+        COUNTERED,
+        "scheduled_slot",
+        {"start_time": T0},
+        "scheduled_slot",
+        id="DCF-CNF-039-countered",
+    ),
+    pytest.param(
+        fs.ConferenceStatus, STATUS, "scheduled_slot", None, "scheduled_slot", id="DCF-CNF-039-recorded-no-slot"
+    ),
+    pytest.param(fs.ConferenceStatus, CANCELLED_OPEN, "state", 7, "state", id="DCF-CMP-003-status-state-unknown"),
+    # ListConferences pages.
+    pytest.param(
+        fs.ListConferencesRequest,
+        LIST_CONFERENCES,
+        "page_size",
+        limits.MAX_PAGE_SIZE + 1,
+        "page_size",
+        id="DCF-LIM-027-conferences-page-size-1001",
+    ),
+    pytest.param(
+        fs.ListConferencesRequest, LIST_CONFERENCES, "page_size", -1, "page_size", id="DCF-LIM-027-page-size-negative"
+    ),
+    pytest.param(
+        fs.ListConferencesRequest, LIST_CONFERENCES, "page_size", "20", "page_size", id="DCF-LIM-027-page-size-text"
+    ),
+    pytest.param(
+        fs.ListConferencesRequest,
+        LIST_CONFERENCES,
+        "page_token",
+        "t" * (limits.MAX_SHORT_TEXT + 1),
+        "page_token",
+        id="DCF-LIM-026-conferences-token-too-long",
+    ),
+    pytest.param(
+        fs.ListConferencesRequest, LIST_CONFERENCES, "channel_id", "", "channel_id", id="DCF-CNF-029-list-no-channel"
+    ),
+    pytest.param(
+        fs.ListConferencesResponse,
+        {"conferences": [PROPOSED], "next_page_token": ""},
+        "next_page_token",
+        "t" * (limits.MAX_SHORT_TEXT + 1),
+        "next_page_token",
+        id="DCF-LIM-026-conferences-next-token-too-long",
+    ),
+    pytest.param(
+        fs.ListConferencesResponse,
+        {"conferences": [PROPOSED]},
+        "conferences",
+        lambda items: items * (limits.MAX_PAGE_SIZE + 1),
+        "conferences",
+        id="DCF-LIM-027-conferences-page-too-long",
+    ),
+    pytest.param(
+        fs.CancelConferenceRequest, ENVELOPE, "envelope", DELETE, "envelope", id="DCF-ENV-016-cancel-no-envelope"
+    ),
+    pytest.param(
+        fs.CancelConferenceRequest,
+        ENVELOPE,
+        "envelope.payload_type",
+        ACKNOWLEDGEMENT_TYPE,
+        "envelope.payload_type",
+        id="DCF-ENV-017-cancel-carries-an-ack",
+    ),
+    pytest.param(
+        fs.CancelConferenceResponse,
+        ACK,
+        "acknowledgement.payload_type",
+        ENVELOPE_TYPE,
+        "acknowledgement.payload_type",
+        id="DCF-ACK-002-cancel-answered-with-envelope",
+    ),
+    pytest.param(cs.NotifyTimeoutRequest, ENVELOPE, "envelope", None, "envelope", id="DCF-TMR-017-notify-no-envelope"),
+    pytest.param(
+        cs.NotifyTimeoutRequest,
+        ENVELOPE,
+        "envelope.payload_type",
+        ACKNOWLEDGEMENT_TYPE,
+        "envelope.payload_type",
+        id="DCF-TMR-017-notify-carries-an-ack",
+    ),
+    pytest.param(
+        cs.NotifyTimeoutResponse, ACK, "acknowledgement", DELETE, "acknowledgement", id="DCF-ACK-002-notify-no-ack"
+    ),
+    pytest.param(
+        cs.ExchangeResponse,
+        {"refusal": {"message_id": "msg-2", "code": 10, "reason": "STALE_VERSION"}},
+        "refusal.code",
+        10,
+        "refusal.stale_version",
+        id="DCF-STR-013-exchange-stale-without-detail",
     ),
     pytest.param(
         fs.GetConferenceRequest,
@@ -518,3 +697,53 @@ def test_protobuf_signed_envelope_with_short_signature_is_refused() -> None:
     )
     data = conference_bridge.propose_conference_request_data(received)
     assert refusal_paths(fs.ProposeConferenceRequest, data) == ["envelope.signatures[0].signature"]
+
+
+def test_every_conference_state_has_a_valid_status() -> None:
+    """DCF-CNF-027, DCF-CNF-038, DCF-CNF-039: each state, with the slot and record that go with it, is accepted."""
+    statuses = [proposed(), countered(), scheduled(), declined(), recorded(), cancelled_while_open()]
+    assert {status.state for status in statuses} == set(ConferenceState)
+    assert cancelled_while_open().scheduled_slot is None
+    assert cancelled_once_scheduled().scheduled_slot == TimeSlot(start_time=T0)
+    for status in [*statuses, cancelled_once_scheduled()]:
+        assert fs.ConferenceStatus.model_validate(status.model_dump()) == status
+
+
+def test_list_conferences_defaults_to_100_per_page() -> None:
+    """DCF-LIM-027, DCF-CNF-041: page size 0 means 100; a token from a previous page is carried as it is."""
+    request = fs.ListConferencesRequest(channel_id="chan-1")
+    assert (request.page_size, request.page_token, request.effective_page_size) == (0, "", limits.DEFAULT_PAGE_SIZE)
+    assert fs.ListConferencesRequest.model_validate(LIST_CONFERENCES).effective_page_size == 20
+    full = fs.ListConferencesResponse(conferences=[proposed()] * limits.MAX_PAGE_SIZE)
+    assert (len(full.conferences), full.next_page_token) == (limits.MAX_PAGE_SIZE, "")
+
+
+def test_protobuf_list_conferences_request_with_a_page_too_large_is_refused() -> None:
+    """DCF-CNF-041, DCF-LIM-027: a page size over the maximum is refused naming page_size."""
+
+    def edit(message: Any) -> None:
+        message.page_size = 5000
+
+    received = _wire(
+        fs.ListConferencesRequest(channel_id="chan-1"), conference_bridge.list_conferences_request_to_proto, edit
+    )
+    data = conference_bridge.list_conferences_request_data(received)
+    assert refusal_paths(fs.ListConferencesRequest, data) == ["page_size"]
+
+
+def test_protobuf_cancelled_status_keeps_or_lacks_its_slot() -> None:
+    """DCF-CNF-039: a cancelled conference's slot is read back as it was sent, set or unset."""
+    for status in (cancelled_while_open(), cancelled_once_scheduled()):
+        message = conference_bridge.conference_status_to_proto(status)
+        assert message.HasField("scheduled_slot") is (status.scheduled_slot is not None)
+        assert fs.ConferenceStatus.model_validate(conference_bridge.conference_status_data(message)) == status
+
+
+def test_protobuf_notify_timeout_without_envelope_is_refused() -> None:
+    """DCF-TMR-017, DCF-ENV-016: NotifyTimeout carries an envelope."""
+    received = _wire(
+        cs.NotifyTimeoutRequest(envelope=SIGNED_ENVELOPE),
+        channel_bridge.notify_timeout_request_to_proto,
+        lambda message: message.ClearField("envelope"),
+    )
+    assert refusal_paths(cs.NotifyTimeoutRequest, channel_bridge.notify_timeout_request_data(received)) == ["envelope"]

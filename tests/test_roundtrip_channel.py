@@ -37,13 +37,13 @@ from tests.strategies.channel import (
     resumptions,
     suspensions,
 )
-from tests.strategies.conference import (
+from tests.strategies.conference import identifiers
+from tests.strategies.mutations import (
     bad_enum_numbers,
     bad_identifiers,
     bad_short_texts,
     break_duration,
     break_timestamp,
-    identifiers,
     pick_index,
     refusal_paths,
     repeat_element,
@@ -93,6 +93,17 @@ def test_agreement_roundtrip_and_hash(agreement: Agreement) -> None:
 def test_channel_message_roundtrip(model: Message) -> None:
     _, to_proto, read = WIRE[type(model)]
     assert type(model).model_validate(read(_through_bytes(to_proto(model)))) == model
+
+
+@FAST
+@given(incident_reports())
+def test_incident_closest_approach_keeps_unknown_apart_from_zero(report: IncidentReport) -> None:
+    """DCF-INC-008: an unknown distance stays unset on the wire, a known one (0 included) stays set."""
+    message = bridge.incident_report_to_proto(report)
+    assert message.HasField("closest_lateral_m") is (report.closest_lateral_m is not None)
+    assert message.HasField("closest_vertical_m") is (report.closest_vertical_m is not None)
+    back = IncidentReport.model_validate(bridge.incident_report_data(_through_bytes(message)))
+    assert (back.closest_lateral_m, back.closest_vertical_m) == (report.closest_lateral_m, report.closest_vertical_m)
 
 
 @FAST
@@ -404,7 +415,7 @@ def test_broken_channel_message_is_refused(broken: tuple[type[Message], Any, str
 
     DCF-ERR-003; DCF-LIM-002, DCF-CMP-003, DCF-CMP-004, DCF-GEO-024, DCF-GEO-025; and
     DCF-CHN-004 to DCF-CHN-011, DCF-HEL-002, DCF-HBT-002, DCF-CHK-003, DCF-SUS-001, DCF-SUS-008, DCF-INC-002,
-    DCF-INC-003.
+    DCF-INC-003, DCF-INC-008.
     """
     model_type, message, path = broken
     _, _, read = WIRE[model_type]

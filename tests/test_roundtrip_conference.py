@@ -17,6 +17,7 @@ from deconflict.models.conference import (
     AgendaItemKind,
     Classification,
     ConferenceAnswer,
+    ConferenceCancellation,
     ConferenceProposal,
     ConferenceRecord,
     ParticipantRole,
@@ -24,17 +25,20 @@ from deconflict.models.conference import (
 from deconflict.v1 import conference_pb2 as pb
 from tests.strategies.conference import (
     accepting_answers,
-    bad_enum_numbers,
-    bad_identifiers,
-    bad_short_texts,
-    break_duration,
-    break_timestamp,
     conference_answers,
+    conference_cancellations,
     conference_proposals,
     conference_records,
     countering_answers,
     declining_answers,
     identifiers,
+)
+from tests.strategies.mutations import (
+    bad_enum_numbers,
+    bad_identifiers,
+    bad_short_texts,
+    break_duration,
+    break_timestamp,
     pick_index,
     refusal_paths,
     repeat_element,
@@ -73,7 +77,15 @@ def test_record_roundtrip(record: ConferenceRecord) -> None:
 
 
 @FAST
-@given(st.one_of(conference_proposals(), conference_answers(), conference_records()))
+@given(conference_cancellations())
+def test_cancellation_roundtrip(cancellation: ConferenceCancellation) -> None:
+    """DCF-CNF-037: a valid cancellation survives the wire unchanged."""
+    to_proto, read = bridge.conference_cancellation_to_proto, bridge.conference_cancellation_data
+    assert _roundtrip(cancellation, to_proto, read) == cancellation
+
+
+@FAST
+@given(st.one_of(conference_proposals(), conference_answers(), conference_records(), conference_cancellations()))
 def test_json_roundtrip(model: Message) -> None:
     assert type(model).model_validate_json(model.model_dump_json()) == model
 
@@ -325,3 +337,22 @@ def test_broken_record_is_refused(broken: tuple[pb.ConferenceRecord, str]) -> No
     """
     message, path = broken
     assert refusal_paths(ConferenceRecord, bridge.conference_record_data(_through_bytes(message))) == [path]
+
+
+@st.composite
+def broken_cancellations(draw: st.DrawFn) -> tuple[pb.ConferenceCancellation, str]:
+    message = bridge.conference_cancellation_to_proto(draw(conference_cancellations()))
+    if draw(st.booleans()):
+        message.conference_id = draw(bad_identifiers())
+        return message, "conference_id"
+    message.reason = draw(bad_short_texts())
+    return message, "reason"
+
+
+@FAST
+@given(broken_cancellations())
+def test_broken_cancellation_is_refused(broken: tuple[pb.ConferenceCancellation, str]) -> None:
+    """DCF-CNF-037, DCF-ERR-003: one field broken is refused naming exactly that field."""
+    message, path = broken
+    read = bridge.conference_cancellation_data
+    assert refusal_paths(ConferenceCancellation, read(_through_bytes(message))) == [path]

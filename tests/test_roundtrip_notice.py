@@ -32,13 +32,7 @@ from deconflict.models.response import (
     UnableReason,
 )
 from deconflict.v1 import envelope_pb2, notice_pb2, response_pb2
-from tests.strategies.conference import (
-    bad_enum_numbers,
-    bad_identifiers,
-    break_duration,
-    break_timestamp,
-    refusal_paths,
-)
+from tests.strategies.mutations import bad_enum_numbers, bad_identifiers, break_duration, break_timestamp, refusal_paths
 from tests.strategies.notice import (
     envelopes,
     flight_notices,
@@ -109,7 +103,7 @@ def test_acknowledgement_round_trip(ack: LogicalAcknowledgement) -> None:
 @FAST
 @given(response_timeouts())
 def test_response_timeout_round_trip(timeout: ResponseTimeout) -> None:
-    """DCF-TMR-009: a valid timeout survives the wire unchanged."""
+    """DCF-TMR-009, DCF-TMR-018: a valid timeout, of a notice or of a proposal, survives the wire unchanged."""
     to_proto, read = response_bridge.response_timeout_to_proto, response_bridge.response_timeout_data
     assert _through_the_wire(timeout, to_proto, read) == timeout
 
@@ -355,7 +349,20 @@ def _break_response(draw: st.DrawFn, message: response_pb2.OperationalResponse) 
 
 
 def _break_timeout(draw: st.DrawFn, message: response_pb2.ResponseTimeout) -> str:
-    field = draw(st.sampled_from(["unanswered_message_id", "unanswered_kind", "due_time", "waited"]))
+    field = draw(st.sampled_from(["unanswered_message_id", "unanswered_kind", "due_time", "waited", "conference"]))
+    if field == "conference":
+        # A proposal's timeout names its conference revision; a notice's names none (DCF-TMR-018).
+        if message.unanswered_kind == MessageKind.CONFERENCE_PROPOSAL:
+            if draw(st.booleans()):
+                message.conference_id = draw(bad_identifiers())
+                return "conference_id"
+            message.conference_revision = 0
+            return "conference_revision"
+        if draw(st.booleans()):
+            message.conference_id = draw(identifiers())
+            return "conference_id"
+        message.conference_revision = draw(st.integers(1, 2**32 - 1))
+        return "conference_revision"
     if field == "unanswered_message_id":
         message.unanswered_message_id = draw(bad_identifiers())
     elif field == "unanswered_kind":
@@ -445,8 +452,8 @@ def test_broken_answer_or_envelope_is_refused_at_the_field(
     case: tuple[st.SearchStrategy[Any], Callable[[Any], Any], Callable[[Any], dict[str, Any]], Breaker],
     data: st.DataObject,
 ) -> None:
-    """DCF-ERR-003 with DCF-ACK-003/004/007, DCF-RSP-003 to DCF-RSP-010, DCF-TMR-009, DCF-ENV-004 to DCF-ENV-011
-    and DCF-SEC-010: one field broken is refused naming it."""
+    """DCF-ERR-003 with DCF-ACK-003/004/007, DCF-RSP-003 to DCF-RSP-010, DCF-RSP-036, DCF-TMR-009, DCF-TMR-018,
+    DCF-ENV-004 to DCF-ENV-011 and DCF-SEC-010: one field broken is refused naming it."""
     valid, to_proto, read, breaker = case
     model = data.draw(valid)
     message = to_proto(model)

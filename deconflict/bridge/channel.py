@@ -295,16 +295,20 @@ def involved_aircraft_data(message: pb.InvolvedAircraft) -> dict[str, Any]:
 
 
 def incident_report_to_proto(model: m.IncidentReport) -> pb.IncidentReport:
-    return pb.IncidentReport(
+    out = pb.IncidentReport(
         incident_id=model.incident_id,
         occurred_time=timestamp(model.occurred_time),
         position=lat_lng_to_proto(model.position),
         altitude=altitude_to_proto(model.altitude),
         aircraft=[involved_aircraft_to_proto(a) for a in model.aircraft],
-        closest_lateral_m=model.closest_lateral_m,
-        closest_vertical_m=model.closest_vertical_m,
         narrative=model.narrative,
     )
+    # proto3 optional: an unknown closest approach stays unset, a measured 0 is sent as set.
+    if model.closest_lateral_m is not None:
+        out.closest_lateral_m = model.closest_lateral_m
+    if model.closest_vertical_m is not None:
+        out.closest_vertical_m = model.closest_vertical_m
+    return out
 
 
 def incident_report_data(message: pb.IncidentReport) -> dict[str, Any]:
@@ -314,7 +318,7 @@ def incident_report_data(message: pb.IncidentReport) -> dict[str, Any]:
         "position": lat_lng_data(message.position) if message.HasField("position") else None,
         "altitude": altitude_data(message.altitude) if message.HasField("altitude") else None,
         "aircraft": [involved_aircraft_data(a) for a in message.aircraft],
-        "closest_lateral_m": message.closest_lateral_m,
-        "closest_vertical_m": message.closest_vertical_m,
+        "closest_lateral_m": message.closest_lateral_m if message.HasField("closest_lateral_m") else None,
+        "closest_vertical_m": message.closest_vertical_m if message.HasField("closest_vertical_m") else None,
         "narrative": message.narrative,
     }

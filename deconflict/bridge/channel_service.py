@@ -12,14 +12,10 @@ from deconflict.bridge.channel import (
     hello_data,
     hello_to_proto,
 )
-from deconflict.bridge.envelope import signed_payload_data, signed_payload_to_proto
+from deconflict.bridge.envelope import optional_signed_payload, signed_payload_data, signed_payload_to_proto
 from deconflict.bridge.errors import message_refusal_data, message_refusal_to_proto
 from deconflict.models import channel_service as m
 from deconflict.v1 import channel_service_pb2 as pb
-
-
-def _signed(message: Any, field: str) -> dict[str, Any] | None:
-    return signed_payload_data(getattr(message, field)) if message.HasField(field) else None
 
 
 def hello_request_to_proto(model: m.HelloRequest) -> pb.HelloRequest:
@@ -94,7 +90,7 @@ def suspend_request_to_proto(model: m.SuspendRequest) -> pb.SuspendRequest:
 
 
 def suspend_request_data(message: pb.SuspendRequest) -> dict[str, Any]:
-    return {"envelope": _signed(message, "envelope")}
+    return {"envelope": optional_signed_payload(message, "envelope")}
 
 
 def suspend_response_to_proto(model: m.SuspendResponse) -> pb.SuspendResponse:
@@ -102,7 +98,7 @@ def suspend_response_to_proto(model: m.SuspendResponse) -> pb.SuspendResponse:
 
 
 def suspend_response_data(message: pb.SuspendResponse) -> dict[str, Any]:
-    return {"acknowledgement": _signed(message, "acknowledgement")}
+    return {"acknowledgement": optional_signed_payload(message, "acknowledgement")}
 
 
 def resume_request_to_proto(model: m.ResumeRequest) -> pb.ResumeRequest:
@@ -110,7 +106,7 @@ def resume_request_to_proto(model: m.ResumeRequest) -> pb.ResumeRequest:
 
 
 def resume_request_data(message: pb.ResumeRequest) -> dict[str, Any]:
-    return {"envelope": _signed(message, "envelope")}
+    return {"envelope": optional_signed_payload(message, "envelope")}
 
 
 def resume_response_to_proto(model: m.ResumeResponse) -> pb.ResumeResponse:
@@ -118,7 +114,7 @@ def resume_response_to_proto(model: m.ResumeResponse) -> pb.ResumeResponse:
 
 
 def resume_response_data(message: pb.ResumeResponse) -> dict[str, Any]:
-    return {"acknowledgement": _signed(message, "acknowledgement")}
+    return {"acknowledgement": optional_signed_payload(message, "acknowledgement")}
 
 
 def report_incident_request_to_proto(model: m.ReportIncidentRequest) -> pb.ReportIncidentRequest:
@@ -126,7 +122,7 @@ def report_incident_request_to_proto(model: m.ReportIncidentRequest) -> pb.Repor
 
 
 def report_incident_request_data(message: pb.ReportIncidentRequest) -> dict[str, Any]:
-    return {"envelope": _signed(message, "envelope")}
+    return {"envelope": optional_signed_payload(message, "envelope")}
 
 
 def report_incident_response_to_proto(model: m.ReportIncidentResponse) -> pb.ReportIncidentResponse:
@@ -134,7 +130,23 @@ def report_incident_response_to_proto(model: m.ReportIncidentResponse) -> pb.Rep
 
 
 def report_incident_response_data(message: pb.ReportIncidentResponse) -> dict[str, Any]:
-    return {"acknowledgement": _signed(message, "acknowledgement")}
+    return {"acknowledgement": optional_signed_payload(message, "acknowledgement")}
+
+
+def notify_timeout_request_to_proto(model: m.NotifyTimeoutRequest) -> pb.NotifyTimeoutRequest:
+    return pb.NotifyTimeoutRequest(envelope=signed_payload_to_proto(model.envelope))
+
+
+def notify_timeout_request_data(message: pb.NotifyTimeoutRequest) -> dict[str, Any]:
+    return {"envelope": optional_signed_payload(message, "envelope")}
+
+
+def notify_timeout_response_to_proto(model: m.NotifyTimeoutResponse) -> pb.NotifyTimeoutResponse:
+    return pb.NotifyTimeoutResponse(acknowledgement=signed_payload_to_proto(model.acknowledgement))
+
+
+def notify_timeout_response_data(message: pb.NotifyTimeoutResponse) -> dict[str, Any]:
+    return {"acknowledgement": optional_signed_payload(message, "acknowledgement")}
 
 
 def watch_request_to_proto(model: m.WatchRequest) -> pb.WatchRequest:
@@ -150,7 +162,7 @@ def watch_response_to_proto(model: m.WatchResponse) -> pb.WatchResponse:
 
 
 def watch_response_data(message: pb.WatchResponse) -> dict[str, Any]:
-    return {"envelope": _signed(message, "envelope")}
+    return {"envelope": optional_signed_payload(message, "envelope")}
 
 
 def exchange_request_to_proto(model: m.ExchangeRequest) -> pb.ExchangeRequest:
@@ -158,7 +170,7 @@ def exchange_request_to_proto(model: m.ExchangeRequest) -> pb.ExchangeRequest:
 
 
 def exchange_request_data(message: pb.ExchangeRequest) -> dict[str, Any]:
-    return {"envelope": _signed(message, "envelope")}
+    return {"envelope": optional_signed_payload(message, "envelope")}
 
 
 def exchange_response_to_proto(model: m.ExchangeResponse) -> pb.ExchangeResponse:

@@ -133,6 +133,14 @@ def conference_answer_data(message: pb.ConferenceAnswer) -> dict[str, Any]:
     }
 
 
+def conference_cancellation_to_proto(model: m.ConferenceCancellation) -> pb.ConferenceCancellation:
+    return pb.ConferenceCancellation(conference_id=model.conference_id, reason=model.reason)
+
+
+def conference_cancellation_data(message: pb.ConferenceCancellation) -> dict[str, Any]:
+    return {"conference_id": message.conference_id, "reason": message.reason}
+
+
 def decision_to_proto(model: m.Decision) -> pb.Decision:
     return pb.Decision(decision_id=model.decision_id, item_id=model.item_id, text=model.text)
 

@@ -12,14 +12,10 @@ from deconflict.bridge.conference import (
     time_slot_data,
     time_slot_to_proto,
 )
-from deconflict.bridge.envelope import signed_payload_data, signed_payload_to_proto
+from deconflict.bridge.envelope import optional_signed_payload, signed_payload_to_proto
 from deconflict.models import conference_service as m
 from deconflict.v1 import conference_pb2
 from deconflict.v1 import conference_service_pb2 as pb
-
-
-def _signed(message: Any, field: str) -> dict[str, Any] | None:
-    return signed_payload_data(getattr(message, field)) if message.HasField(field) else None
 
 
 def propose_conference_request_to_proto(model: m.ProposeConferenceRequest) -> pb.ProposeConferenceRequest:
@@ -27,7 +23,7 @@ def propose_conference_request_to_proto(model: m.ProposeConferenceRequest) -> pb
 
 
 def propose_conference_request_data(message: pb.ProposeConferenceRequest) -> dict[str, Any]:
-    return {"envelope": _signed(message, "envelope")}
+    return {"envelope": optional_signed_payload(message, "envelope")}
 
 
 def propose_conference_response_to_proto(model: m.ProposeConferenceResponse) -> pb.ProposeConferenceResponse:
@@ -35,7 +31,7 @@ def propose_conference_response_to_proto(model: m.ProposeConferenceResponse) -> 
 
 
 def propose_conference_response_data(message: pb.ProposeConferenceResponse) -> dict[str, Any]:
-    return {"acknowledgement": _signed(message, "acknowledgement")}
+    return {"acknowledgement": optional_signed_payload(message, "acknowledgement")}
 
 
 def answer_conference_request_to_proto(model: m.AnswerConferenceRequest) -> pb.AnswerConferenceRequest:
@@ -43,7 +39,7 @@ def answer_conference_request_to_proto(model: m.AnswerConferenceRequest) -> pb.A
 
 
 def answer_conference_request_data(message: pb.AnswerConferenceRequest) -> dict[str, Any]:
-    return {"envelope": _signed(message, "envelope")}
+    return {"envelope": optional_signed_payload(message, "envelope")}
 
 
 def answer_conference_response_to_proto(model: m.AnswerConferenceResponse) -> pb.AnswerConferenceResponse:
@@ -51,7 +47,7 @@ def answer_conference_response_to_proto(model: m.AnswerConferenceResponse) -> pb
 
 
 def answer_conference_response_data(message: pb.AnswerConferenceResponse) -> dict[str, Any]:
-    return {"acknowledgement": _signed(message, "acknowledgement")}
+    return {"acknowledgement": optional_signed_payload(message, "acknowledgement")}
 
 
 def record_conference_request_to_proto(model: m.RecordConferenceRequest) -> pb.RecordConferenceRequest:
@@ -59,7 +55,7 @@ def record_conference_request_to_proto(model: m.RecordConferenceRequest) -> pb.R
 
 
 def record_conference_request_data(message: pb.RecordConferenceRequest) -> dict[str, Any]:
-    return {"envelope": _signed(message, "envelope")}
+    return {"envelope": optional_signed_payload(message, "envelope")}
 
 
 def record_conference_response_to_proto(model: m.RecordConferenceResponse) -> pb.RecordConferenceResponse:
@@ -67,7 +63,23 @@ def record_conference_response_to_proto(model: m.RecordConferenceResponse) -> pb
 
 
 def record_conference_response_data(message: pb.RecordConferenceResponse) -> dict[str, Any]:
-    return {"acknowledgement": _signed(message, "acknowledgement")}
+    return {"acknowledgement": optional_signed_payload(message, "acknowledgement")}
+
+
+def cancel_conference_request_to_proto(model: m.CancelConferenceRequest) -> pb.CancelConferenceRequest:
+    return pb.CancelConferenceRequest(envelope=signed_payload_to_proto(model.envelope))
+
+
+def cancel_conference_request_data(message: pb.CancelConferenceRequest) -> dict[str, Any]:
+    return {"envelope": optional_signed_payload(message, "envelope")}
+
+
+def cancel_conference_response_to_proto(model: m.CancelConferenceResponse) -> pb.CancelConferenceResponse:
+    return pb.CancelConferenceResponse(acknowledgement=signed_payload_to_proto(model.acknowledgement))
+
+
+def cancel_conference_response_data(message: pb.CancelConferenceResponse) -> dict[str, Any]:
+    return {"acknowledgement": optional_signed_payload(message, "acknowledgement")}
 
 
 def conference_status_to_proto(model: m.ConferenceStatus) -> pb.ConferenceStatus:
@@ -112,16 +124,24 @@ def get_conference_response_data(message: pb.GetConferenceResponse) -> dict[str,
 
 
 def list_conferences_request_to_proto(model: m.ListConferencesRequest) -> pb.ListConferencesRequest:
-    return pb.ListConferencesRequest(channel_id=model.channel_id)
+    return pb.ListConferencesRequest(
+        channel_id=model.channel_id, page_size=model.page_size, page_token=model.page_token
+    )
 
 
 def list_conferences_request_data(message: pb.ListConferencesRequest) -> dict[str, Any]:
-    return {"channel_id": message.channel_id}
+    return {"channel_id": message.channel_id, "page_size": message.page_size, "page_token": message.page_token}
 
 
 def list_conferences_response_to_proto(model: m.ListConferencesResponse) -> pb.ListConferencesResponse:
-    return pb.ListConferencesResponse(conferences=[conference_status_to_proto(s) for s in model.conferences])
+    return pb.ListConferencesResponse(
+        conferences=[conference_status_to_proto(s) for s in model.conferences],
+        next_page_token=model.next_page_token,
+    )
 
 
 def list_conferences_response_data(message: pb.ListConferencesResponse) -> dict[str, Any]:
-    return {"conferences": [conference_status_data(s) for s in message.conferences]}
+    return {
+        "conferences": [conference_status_data(s) for s in message.conferences],
+        "next_page_token": message.next_page_token,
+    }

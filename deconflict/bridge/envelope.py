@@ -25,6 +25,8 @@ from deconflict.bridge.channel import (
 from deconflict.bridge.conference import (
     conference_answer_data,
     conference_answer_to_proto,
+    conference_cancellation_data,
+    conference_cancellation_to_proto,
     conference_proposal_data,
     conference_proposal_to_proto,
     conference_record_data,
@@ -83,6 +85,7 @@ _BODIES: dict[str, tuple[Callable[[Any], ProtoMessage], Callable[[Any], dict[str
     "incident_report": (incident_report_to_proto, incident_report_data),
     "suspension": (suspension_to_proto, suspension_data),
     "resumption": (resumption_to_proto, resumption_data),
+    "conference_cancellation": (conference_cancellation_to_proto, conference_cancellation_data),
 }
 
 
@@ -164,6 +167,18 @@ def signed_payload_data(message: pb.SignedPayload) -> dict[str, Any]:
         "payload": message.payload,
         "signatures": [signature_data(signature) for signature in message.signatures],
     }
+
+
+def optional_signed_payload(message: ProtoMessage, field: str) -> dict[str, Any] | None:
+    """The data of the SignedPayload in `field` of a request or response, None when it is unset.
+
+    Shared by the service bridges: an unset envelope or acknowledgement is a
+    required field left out, which the model refuses naming `field`.
+    """
+    if not message.HasField(field):
+        return None
+    signed: pb.SignedPayload = getattr(message, field)
+    return signed_payload_data(signed)
 
 
 def seal_envelope(model: m.Envelope) -> m.SignedPayload:

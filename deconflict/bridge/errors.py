@@ -39,12 +39,18 @@ def sequence_gap_data(message: pb.SequenceGap) -> dict[str, Any]:
 
 
 def message_refusal_to_proto(model: m.MessageRefusal) -> pb.MessageRefusal:
-    return pb.MessageRefusal(
+    out = pb.MessageRefusal(
         message_id=model.message_id,
         code=model.code,
         message=model.message,
         violations=[field_violation_to_proto(violation) for violation in model.violations],
+        reason=model.reason,
     )
+    if model.stale_version is not None:
+        out.stale_version.CopyFrom(stale_version_to_proto(model.stale_version))
+    if model.sequence_gap is not None:
+        out.sequence_gap.CopyFrom(sequence_gap_to_proto(model.sequence_gap))
+    return out
 
 
 def message_refusal_data(message: pb.MessageRefusal) -> dict[str, Any]:
@@ -53,4 +59,7 @@ def message_refusal_data(message: pb.MessageRefusal) -> dict[str, Any]:
         "code": message.code,
         "message": message.message,
         "violations": [field_violation_data(violation) for violation in message.violations],
+        "reason": message.reason,
+        "stale_version": stale_version_data(message.stale_version) if message.HasField("stale_version") else None,
+        "sequence_gap": sequence_gap_data(message.sequence_gap) if message.HasField("sequence_gap") else None,
     }

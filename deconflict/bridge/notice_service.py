@@ -5,15 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from deconflict.bridge.convert import timestamp
-from deconflict.bridge.envelope import signed_payload_data, signed_payload_to_proto
+from deconflict.bridge.envelope import optional_signed_payload, signed_payload_to_proto
 from deconflict.bridge.notice import flight_notice_data, flight_notice_to_proto
 from deconflict.models import notice_service as m
-from deconflict.v1 import notice_pb2, response_pb2
+from deconflict.v1 import envelope_pb2, notice_pb2, response_pb2
 from deconflict.v1 import notice_service_pb2 as pb
-
-
-def _signed(message: Any, field: str) -> dict[str, Any] | None:
-    return signed_payload_data(getattr(message, field)) if message.HasField(field) else None
 
 
 def submit_notice_request_to_proto(model: m.SubmitNoticeRequest) -> pb.SubmitNoticeRequest:
@@ -21,7 +17,7 @@ def submit_notice_request_to_proto(model: m.SubmitNoticeRequest) -> pb.SubmitNot
 
 
 def submit_notice_request_data(message: pb.SubmitNoticeRequest) -> dict[str, Any]:
-    return {"envelope": _signed(message, "envelope")}
+    return {"envelope": optional_signed_payload(message, "envelope")}
 
 
 def submit_notice_response_to_proto(model: m.SubmitNoticeResponse) -> pb.SubmitNoticeResponse:
@@ -29,7 +25,7 @@ def submit_notice_response_to_proto(model: m.SubmitNoticeResponse) -> pb.SubmitN
 
 
 def submit_notice_response_data(message: pb.SubmitNoticeResponse) -> dict[str, Any]:
-    return {"acknowledgement": _signed(message, "acknowledgement")}
+    return {"acknowledgement": optional_signed_payload(message, "acknowledgement")}
 
 
 def amend_notice_request_to_proto(model: m.AmendNoticeRequest) -> pb.AmendNoticeRequest:
@@ -37,7 +33,7 @@ def amend_notice_request_to_proto(model: m.AmendNoticeRequest) -> pb.AmendNotice
 
 
 def amend_notice_request_data(message: pb.AmendNoticeRequest) -> dict[str, Any]:
-    return {"envelope": _signed(message, "envelope")}
+    return {"envelope": optional_signed_payload(message, "envelope")}
 
 
 def amend_notice_response_to_proto(model: m.AmendNoticeResponse) -> pb.AmendNoticeResponse:
@@ -45,7 +41,7 @@ def amend_notice_response_to_proto(model: m.AmendNoticeResponse) -> pb.AmendNoti
 
 
 def amend_notice_response_data(message: pb.AmendNoticeResponse) -> dict[str, Any]:
-    return {"acknowledgement": _signed(message, "acknowledgement")}
+    return {"acknowledgement": optional_signed_payload(message, "acknowledgement")}
 
 
 def cancel_notice_request_to_proto(model: m.CancelNoticeRequest) -> pb.CancelNoticeRequest:
@@ -53,7 +49,7 @@ def cancel_notice_request_to_proto(model: m.CancelNoticeRequest) -> pb.CancelNot
 
 
 def cancel_notice_request_data(message: pb.CancelNoticeRequest) -> dict[str, Any]:
-    return {"envelope": _signed(message, "envelope")}
+    return {"envelope": optional_signed_payload(message, "envelope")}
 
 
 def cancel_notice_response_to_proto(model: m.CancelNoticeResponse) -> pb.CancelNoticeResponse:
@@ -61,7 +57,7 @@ def cancel_notice_response_to_proto(model: m.CancelNoticeResponse) -> pb.CancelN
 
 
 def cancel_notice_response_data(message: pb.CancelNoticeResponse) -> dict[str, Any]:
-    return {"acknowledgement": _signed(message, "acknowledgement")}
+    return {"acknowledgement": optional_signed_payload(message, "acknowledgement")}
 
 
 def respond_to_notice_request_to_proto(model: m.RespondToNoticeRequest) -> pb.RespondToNoticeRequest:
@@ -69,7 +65,7 @@ def respond_to_notice_request_to_proto(model: m.RespondToNoticeRequest) -> pb.Re
 
 
 def respond_to_notice_request_data(message: pb.RespondToNoticeRequest) -> dict[str, Any]:
-    return {"envelope": _signed(message, "envelope")}
+    return {"envelope": optional_signed_payload(message, "envelope")}
 
 
 def respond_to_notice_response_to_proto(model: m.RespondToNoticeResponse) -> pb.RespondToNoticeResponse:
@@ -77,7 +73,7 @@ def respond_to_notice_response_to_proto(model: m.RespondToNoticeResponse) -> pb.
 
 
 def respond_to_notice_response_data(message: pb.RespondToNoticeResponse) -> dict[str, Any]:
-    return {"acknowledgement": _signed(message, "acknowledgement")}
+    return {"acknowledgement": optional_signed_payload(message, "acknowledgement")}
 
 
 def notice_record_to_proto(model: m.NoticeRecord) -> pb.NoticeRecord:
@@ -87,6 +83,8 @@ def notice_record_to_proto(model: m.NoticeRecord) -> pb.NoticeRecord:
         late=model.late,
         received_time=timestamp(model.received_time),
         last_response=response_pb2.ResponseKind.ValueType(model.last_response or 0),
+        dialogue_state=response_pb2.DialogueState.ValueType(model.dialogue_state),
+        mode=envelope_pb2.Mode.ValueType(model.mode),
     )
     if model.response_due_time is not None:
         out.response_due_time.CopyFrom(timestamp(model.response_due_time))
@@ -102,6 +100,8 @@ def notice_record_data(message: pb.NoticeRecord) -> dict[str, Any]:
         # UNSPECIFIED here means "no response yet", not a missing value.
         "last_response": message.last_response or None,
         "response_due_time": message.response_due_time if message.HasField("response_due_time") else None,
+        "dialogue_state": message.dialogue_state,
+        "mode": message.mode,
     }
 
 

@@ -104,6 +104,8 @@ def response_timeout_to_proto(model: m.ResponseTimeout) -> pb.ResponseTimeout:
         notice_version=model.notice_version,
         due_time=timestamp(model.due_time),
         waited=duration(model.waited),
+        conference_id=model.conference_id,
+        conference_revision=model.conference_revision,
     )
 
 
@@ -115,4 +117,6 @@ def response_timeout_data(message: pb.ResponseTimeout) -> dict[str, Any]:
         "notice_version": message.notice_version,
         "due_time": message.due_time if message.HasField("due_time") else None,
         "waited": message.waited if message.HasField("waited") else None,
+        "conference_id": message.conference_id,
+        "conference_revision": message.conference_revision,
     }

@@ -31,7 +31,11 @@ class UndecodableMessageError(ValueError):
 
 
 class JsonCodec(Generic[M]):
-    """JSON in the models' own form: enums by short name, bytes in base64, times in RFC 3339."""
+    """JSON in the models' own form: enums by short name, times in RFC 3339, bytes in URL-safe base64.
+
+    Bytes use the URL-safe alphabet (RFC 4648 section 5), which proto3 JSON parsers also accept; either
+    alphabet is read.
+    """
 
     def __init__(self, model: type[M]) -> None:
         self.model = model

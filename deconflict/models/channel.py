@@ -4,11 +4,10 @@ suspension and resumption, and incident reports.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from deconflict import limits
@@ -20,7 +19,9 @@ from deconflict.models.types import (
     Identifier,
     NonNegativeDuration,
     NonNegativeMetres,
+    OptionalCallsign,
     OptionalIdentifier,
+    OptionalTransponderCode,
     PositiveDuration,
     ProtoEnum,
     RequiredShortText,
@@ -58,34 +59,10 @@ def _at_most(limit: timedelta) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _matching(pattern: str, sentence: str) -> AfterValidator:
-    compiled = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            raise PydanticCustomError("deconflict", sentence)
-        return value
-
-    return AfterValidator(check)
-
-
 # HF to UHF: the guard frequencies 121500 and 243000 fall inside.
 Kilohertz = Annotated[int, Field(strict=True, ge=limits.MIN_FREQUENCY_KHZ, le=limits.MAX_FREQUENCY_KHZ)]
 ClockSkewTolerance = Annotated[PositiveDuration, _at_most(limits.MAX_CLOCK_SKEW_TOLERANCE)]
 Ed25519PublicKey = Annotated[bytes, Field(min_length=ED25519_PUBLIC_KEY_BYTES, max_length=ED25519_PUBLIC_KEY_BYTES)]
-# Unlike a notice's callsigns, an incident's aircraft may be unidentified: empty is allowed.
-OptionalCallsign = Annotated[
-    str,
-    StringConstraints(strict=True),
-    _matching(
-        rf"[A-Z0-9]{{0,{limits.MAX_CALLSIGN}}}", f"a callsign is empty or up to {limits.MAX_CALLSIGN} of A-Z and 0-9"
-    ),
-]
-OptionalTransponderCode = Annotated[
-    str,
-    StringConstraints(strict=True),
-    _matching(r"([0-7]{4})?", "an SSR Mode A code is empty or exactly 4 octal digits (0-7)"),
-]
 
 
 class ResponseTimer(Message):
@@ -272,6 +249,7 @@ class IncidentReport(Message):
     position: LatLng
     altitude: Altitude
     aircraft: list[InvolvedAircraft] = Field(min_length=1, max_length=limits.MAX_INVOLVED_AIRCRAFT)
-    closest_lateral_m: NonNegativeMetres = 0.0
-    closest_vertical_m: NonNegativeMetres = 0.0
+    # Closest approach observed; None when unknown (unset on the wire), never a guessed 0.
+    closest_lateral_m: NonNegativeMetres | None = None
+    closest_vertical_m: NonNegativeMetres | None = None
     narrative: RequiredText

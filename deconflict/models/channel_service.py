@@ -1,5 +1,5 @@
 """Requests and responses of the ChannelService: hello, heartbeat, the agreement,
-checklists, suspension, incidents and the streaming paths.
+checklists, suspension, incidents, timeouts and the streaming paths.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from pydantic import Field, model_validator
 from deconflict import limits
 from deconflict.models.base import Message, refuse
 from deconflict.models.channel import Checklist, Heartbeat, Hello
-from deconflict.models.envelope import ACKNOWLEDGEMENT_TYPE, SignedPayload
+from deconflict.models.envelope import ACKNOWLEDGEMENT_TYPE, AcknowledgementResponse, EnvelopeRequest, SignedPayload
 from deconflict.models.errors import MessageRefusal
-from deconflict.models.notice_service import _AcknowledgementResponse, _EnvelopeRequest
 from deconflict.models.types import Identifier, Sha256, Uint64, Version
 
 
@@ -72,27 +71,35 @@ class ExchangeChecklistResponse(Message):
     checklist: Checklist
 
 
-class SuspendRequest(_EnvelopeRequest):
+class SuspendRequest(EnvelopeRequest):
     pass
 
 
-class SuspendResponse(_AcknowledgementResponse):
+class SuspendResponse(AcknowledgementResponse):
     pass
 
 
-class ResumeRequest(_EnvelopeRequest):
+class ResumeRequest(EnvelopeRequest):
     pass
 
 
-class ResumeResponse(_AcknowledgementResponse):
+class ResumeResponse(AcknowledgementResponse):
     pass
 
 
-class ReportIncidentRequest(_EnvelopeRequest):
+class ReportIncidentRequest(EnvelopeRequest):
     pass
 
 
-class ReportIncidentResponse(_AcknowledgementResponse):
+class ReportIncidentResponse(AcknowledgementResponse):
+    pass
+
+
+class NotifyTimeoutRequest(EnvelopeRequest):
+    """Carries a timeout body: the only route of a ResponseTimeout besides Exchange (DCF-TMR-017)."""
+
+
+class NotifyTimeoutResponse(AcknowledgementResponse):
     pass
 
 
@@ -102,11 +109,11 @@ class WatchRequest(Message):
     from_sequence: Uint64 = 0
 
 
-class WatchResponse(_EnvelopeRequest):
+class WatchResponse(EnvelopeRequest):
     """An envelope as sent: the same shape and check as a write request."""
 
 
-class ExchangeRequest(_EnvelopeRequest):
+class ExchangeRequest(EnvelopeRequest):
     pass
 
 

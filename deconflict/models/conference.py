@@ -1,8 +1,10 @@
-"""Video conferences: the proposal and its agenda, the answers, and the record afterwards.
+"""Video conferences: the proposal and its agenda, the answers, the record afterwards,
+and the cancellation that calls one off.
 
 A counter is a new revision of the proposal sent by the other party, so the
 dialogue is proposal (revision 1) -> counter (2) -> counter (3) ... until a slot
-is accepted or the conference is declined.
+is accepted or the conference is declined. Either party may cancel a conference
+that is still proposed, countered or scheduled.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ class ConferenceState(ProtoEnum):
     SCHEDULED = 3
     DECLINED = 4
     RECORDED = 5
+    # Withdrawn or called off by either party before it was held: terminal.
+    CANCELLED = 6
 
 
 def _at_most_a_day(value: timedelta) -> timedelta:
@@ -171,6 +175,13 @@ class ConferenceAnswer(Message):
                     expected=self.revision + 1,
                 )
         return self
+
+
+class ConferenceCancellation(Message):
+    """Withdraws a proposal or calls off a scheduled conference: it ends (CANCELLED)."""
+
+    conference_id: Identifier
+    reason: RequiredShortText
 
 
 class Decision(Message):

@@ -10,36 +10,48 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
+from deconflict import limits
 from deconflict.models.base import Message, refuse
 from deconflict.models.conference import ConferenceProposal, ConferenceRecord, ConferenceState, TimeSlot
-from deconflict.models.notice_service import _AcknowledgementResponse, _EnvelopeRequest
-from deconflict.models.types import Identifier
+from deconflict.models.envelope import AcknowledgementResponse, EnvelopeRequest
+from deconflict.models.types import Identifier, PageSize, PageToken
 
-# The states in which a slot has been agreed.
+# The states in which a slot has been agreed, so scheduled_slot is set.
 _SCHEDULED_STATES = frozenset({ConferenceState.SCHEDULED, ConferenceState.RECORDED})
+# The states in which no slot was ever agreed, so scheduled_slot is unset. A CANCELLED
+# conference keeps the slot it had when it was called off, or none when it was still open.
+_UNSCHEDULED_STATES = frozenset({ConferenceState.PROPOSED, ConferenceState.COUNTERED, ConferenceState.DECLINED})
 
 
-class ProposeConferenceRequest(_EnvelopeRequest):
+class ProposeConferenceRequest(EnvelopeRequest):
     pass
 
 
-class ProposeConferenceResponse(_AcknowledgementResponse):
+class ProposeConferenceResponse(AcknowledgementResponse):
     pass
 
 
-class AnswerConferenceRequest(_EnvelopeRequest):
+class AnswerConferenceRequest(EnvelopeRequest):
     pass
 
 
-class AnswerConferenceResponse(_AcknowledgementResponse):
+class AnswerConferenceResponse(AcknowledgementResponse):
     pass
 
 
-class RecordConferenceRequest(_EnvelopeRequest):
+class RecordConferenceRequest(EnvelopeRequest):
     pass
 
 
-class RecordConferenceResponse(_AcknowledgementResponse):
+class RecordConferenceResponse(AcknowledgementResponse):
+    pass
+
+
+class CancelConferenceRequest(EnvelopeRequest):
+    pass
+
+
+class CancelConferenceResponse(AcknowledgementResponse):
     pass
 
 
@@ -59,8 +71,12 @@ class ConferenceStatus(Message):
             raise refuse("proposal.revision", "a conference still PROPOSED is at revision 1")
         if self.state == ConferenceState.COUNTERED and self.proposal.revision < 2:
             raise refuse("proposal.revision", "a COUNTERED conference is at revision 2 or later")
-        if (self.scheduled_slot is not None) != (self.state in _SCHEDULED_STATES):
-            raise refuse("scheduled_slot", "is set exactly when the conference is SCHEDULED or RECORDED")
+        if self.scheduled_slot is None and self.state in _SCHEDULED_STATES:
+            raise refuse("scheduled_slot", "is required when the conference is {state}", state=self.state.name)
+        if self.scheduled_slot is not None and self.state in _UNSCHEDULED_STATES:
+            raise refuse(
+                "scheduled_slot", "must be unset: no slot was agreed for a {state} conference", state=self.state.name
+            )
         if self.scheduled_slot is not None and not self.proposal.has_slot(self.scheduled_slot):
             raise refuse("scheduled_slot", "must be one of the proposal's candidate slots")
         if (self.record is not None) != (self.state == ConferenceState.RECORDED):
@@ -81,8 +97,16 @@ class GetConferenceResponse(Message):
 
 class ListConferencesRequest(Message):
     channel_id: Identifier
+    page_size: PageSize = 0
+    page_token: PageToken = ""
+
+    @property
+    def effective_page_size(self) -> int:
+        """The page size asked for, with 0 meaning the default."""
+        return self.page_size or limits.DEFAULT_PAGE_SIZE
 
 
 class ListConferencesResponse(Message):
     # Oldest first.
-    conferences: list[ConferenceStatus] = Field(default_factory=list)
+    conferences: list[ConferenceStatus] = Field(default_factory=list, max_length=limits.MAX_PAGE_SIZE)
+    next_page_token: PageToken = ""

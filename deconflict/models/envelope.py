@@ -2,6 +2,8 @@
 
 An Envelope is never sent bare: it is serialized into a SignedPayload, and the
 signature covers those exact bytes (protobuf serialization is not canonical).
+Every service's writes share two shapes: an EnvelopeRequest carries the sender's
+signed envelope, an AcknowledgementResponse the receiver's signed acknowledgement.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ from pydantic import Field, model_validator
 from deconflict import limits
 from deconflict.models.base import Message, refuse, refuse_repeats
 from deconflict.models.channel import IncidentReport, Resumption, Suspension
-from deconflict.models.conference import ConferenceAnswer, ConferenceProposal, ConferenceRecord
+from deconflict.models.conference import (
+    ConferenceAnswer,
+    ConferenceCancellation,
+    ConferenceProposal,
+    ConferenceRecord,
+)
 from deconflict.models.notice import FlightNotice, NoticeAmendment, NoticeCancellation
 from deconflict.models.response import MessageKind, OperationalResponse, ResponseTimeout
 from deconflict.models.types import Count, Identifier, OptionalIdentifier, ProtoEnum, Sequence, UtcTime, Version
@@ -57,6 +64,7 @@ Body: TypeAlias = (
     | IncidentReport
     | Suspension
     | Resumption
+    | ConferenceCancellation
 )
 
 BodyField = Literal[
@@ -71,6 +79,7 @@ BodyField = Literal[
     "incident_report",
     "suspension",
     "resumption",
+    "conference_cancellation",
 ]
 
 # The fields of the `body` oneof, in schema order, and the kind each one is (DCF-ENV-002).
@@ -86,6 +95,7 @@ BODY_KINDS: Final[dict[BodyField, MessageKind]] = {
     "incident_report": MessageKind.INCIDENT_REPORT,
     "suspension": MessageKind.SUSPENSION,
     "resumption": MessageKind.RESUMPTION,
+    "conference_cancellation": MessageKind.CONFERENCE_CANCELLATION,
 }
 
 # Bodies that answer an earlier message, which in_reply_to names (DCF-ENV-011).
@@ -153,6 +163,7 @@ class Envelope(_Header):
     incident_report: IncidentReport | None = None
     suspension: Suspension | None = None
     resumption: Resumption | None = None
+    conference_cancellation: ConferenceCancellation | None = None
 
     @model_validator(mode="after")
     def _one_body_and_header_rules(self) -> Self:
@@ -201,4 +212,31 @@ class SignedPayload(Message):
     @model_validator(mode="after")
     def _one_signature_per_key(self) -> Self:
         refuse_repeats("signatures", (signature.key_id for signature in self.signatures), "key_id", key="key_id")
+        return self
+
+
+def _refuse_other_type(field: str, signed: SignedPayload, expected: str) -> None:
+    if signed.payload_type != expected:
+        raise refuse(f"{field}.payload_type", "must be {expected} here", expected=expected)
+
+
+class EnvelopeRequest(Message):
+    """A write: the sender's signed envelope (the request of every write RPC, and of Exchange and Watch)."""
+
+    envelope: SignedPayload
+
+    @model_validator(mode="after")
+    def _carries_an_envelope(self) -> Self:
+        _refuse_other_type("envelope", self.envelope, ENVELOPE_TYPE)
+        return self
+
+
+class AcknowledgementResponse(Message):
+    """The answer to a write: the receiver's signed logical acknowledgement."""
+
+    acknowledgement: SignedPayload
+
+    @model_validator(mode="after")
+    def _carries_an_acknowledgement(self) -> Self:
+        _refuse_other_type("acknowledgement", self.acknowledgement, ACKNOWLEDGEMENT_TYPE)
         return self

@@ -23,6 +23,8 @@ from deconflict.models.types import FiniteFloat, Latitude, Longitude, ProtoEnum,
 # the conservative extent checks here (exact distances use a projection).
 METRES_PER_DEGREE = 111_195.0
 FEET = 0.3048
+# A polygon whose hull covers less than this share of its extent squared is a line.
+_FLAT = 1e-9
 
 
 class AltitudeReference(ProtoEnum):
@@ -59,7 +61,10 @@ class Polygon(Message):
                     "the edge to this vertex crosses the antimeridian: split the polygon at 180 degrees",
                 )
         shape = shapely.Polygon(points)
-        if shapely.convex_hull(shape).area == 0.0:
+        # Collinear decimal degrees rarely give an area of exactly 0 in binary floating
+        # point: compare the hull with the square of the extent instead.
+        west, south, east, north = shape.bounds
+        if shapely.convex_hull(shape).area <= _FLAT * max(east - west, north - south) ** 2:
             raise refuse("vertices", "the polygon has zero area (its vertices are on one line)")
         if not shape.is_valid:
             raise refuse("vertices", "the polygon is not simple: {reason}", reason=shapely.is_valid_reason(shape))

@@ -1,57 +1,26 @@
 """Requests, responses and records of the NoticeService.
 
 A write carries the sender's signed envelope and is answered with the receiver's
-signed logical acknowledgement; each model checks that the signed payload is of
-the type its field expects.
+signed logical acknowledgement (deconflict.models.envelope.EnvelopeRequest and
+AcknowledgementResponse), each checking that the signed payload is of the type
+its field expects.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Self
 
 from pydantic import Field, StrictBool, model_validator
 
 from deconflict import limits
 from deconflict.models.base import Message, refuse, refuse_repeats
-from deconflict.models.envelope import ACKNOWLEDGEMENT_TYPE, ENVELOPE_TYPE, SignedPayload
+from deconflict.models.envelope import AcknowledgementResponse, EnvelopeRequest, Mode
 from deconflict.models.notice import FlightNotice, NoticeState
-from deconflict.models.response import ResponseKind
-from deconflict.models.types import Identifier, OptionalIdentifier, ShortText, UtcTime
+from deconflict.models.response import FINAL_RESPONSES, DialogueState, ResponseKind
+from deconflict.models.types import Identifier, OptionalIdentifier, PageSize, PageToken, UtcTime
 
-PageSize = Annotated[int, Field(strict=True, ge=0, le=limits.MAX_PAGE_SIZE)]
-PageToken = ShortText
-
-
-def _refuse_other_type(field: str, signed: SignedPayload, expected: str) -> None:
-    if signed.payload_type != expected:
-        raise refuse(f"{field}.payload_type", "must be {expected} here", expected=expected)
-
-
-class EnvelopeRequest(Message):
-    """A write: the sender's signed envelope (shared by every service's write requests)."""
-
-    envelope: SignedPayload
-
-    @model_validator(mode="after")
-    def _carries_an_envelope(self) -> Self:
-        _refuse_other_type("envelope", self.envelope, ENVELOPE_TYPE)
-        return self
-
-
-class AcknowledgementResponse(Message):
-    """The answer to a write: the receiver's signed logical acknowledgement."""
-
-    acknowledgement: SignedPayload
-
-    @model_validator(mode="after")
-    def _carries_an_acknowledgement(self) -> Self:
-        _refuse_other_type("acknowledgement", self.acknowledgement, ACKNOWLEDGEMENT_TYPE)
-        return self
-
-
-# Earlier private names, still imported by the other services' models.
-_EnvelopeRequest = EnvelopeRequest
-_AcknowledgementResponse = AcknowledgementResponse
+# The dialogue states in which a response is due, so response_due_time may be set (DCF-RSP-026).
+_WAITING = frozenset({DialogueState.PENDING, DialogueState.STANDBY})
 
 
 class SubmitNoticeRequest(EnvelopeRequest):
@@ -94,6 +63,33 @@ class NoticeRecord(Message):
     # None while no response to the current version has come (UNSPECIFIED on the wire).
     last_response: ResponseKind | None = None
     response_due_time: UtcTime | None = None
+    # The dialogue about the current version (DCF-RSP-034), and the mode the notice was filed in (DCF-NTC-036).
+    dialogue_state: DialogueState
+    mode: Mode
+
+    @model_validator(mode="after")
+    def _dialogue_consistent(self) -> Self:
+        # DCF-RSP-035: the dialogue state agrees with the last response, the due time and the notice's state.
+        state = self.dialogue_state
+        last = self.last_response
+        if state == DialogueState.PENDING and last is not None:
+            raise refuse("last_response", "must be unset while the dialogue is PENDING")
+        if state == DialogueState.STANDBY and last != ResponseKind.STANDBY:
+            raise refuse("last_response", "must be STANDBY while the dialogue is STANDBY")
+        if state == DialogueState.ANSWERED and last not in FINAL_RESPONSES:
+            raise refuse("last_response", "must be a final response (ACCEPT, UNABLE, ROGER, COUNTER) once ANSWERED")
+        if state in (DialogueState.TIMED_OUT, DialogueState.SUPERSEDED) and last not in (None, ResponseKind.STANDBY):
+            raise refuse("last_response", "must be unset or STANDBY: a final response would make it ANSWERED")
+        if self.response_due_time is not None and state not in _WAITING:
+            raise refuse("response_due_time", "is set only while the dialogue is PENDING or STANDBY")
+        ended = self.notice.state != NoticeState.ACTIVE
+        if ended and state not in (DialogueState.ANSWERED, DialogueState.SUPERSEDED):
+            raise refuse(
+                "dialogue_state", "must be ANSWERED or SUPERSEDED: the notice is {state}", state=self.notice.state.name
+            )
+        if not ended and state == DialogueState.SUPERSEDED:
+            raise refuse("dialogue_state", "the current version of an ACTIVE notice is never SUPERSEDED")
+        return self
 
 
 class GetNoticeRequest(Message):

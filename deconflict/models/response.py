@@ -41,6 +41,7 @@ class MessageKind(ProtoEnum):
     INCIDENT_REPORT = 9
     SUSPENSION = 10
     RESUMPTION = 11
+    CONFERENCE_CANCELLATION = 12
 
 
 class ResponseKind(ProtoEnum):
@@ -49,6 +50,20 @@ class ResponseKind(ProtoEnum):
     STANDBY = 3
     ROGER = 4
     COUNTER = 5
+
+
+class DialogueState(ProtoEnum):
+    """Where the dialogue about one notice version (or one conference revision) stands.
+
+    PENDING, STANDBY and TIMED_OUT are open; ANSWERED (a final response stored) and
+    SUPERSEDED (a newer version stored, or the notice ended) are closed.
+    """
+
+    PENDING = 1
+    STANDBY = 2
+    ANSWERED = 3
+    TIMED_OUT = 4
+    SUPERSEDED = 5
 
 
 class UnableReason(ProtoEnum):
@@ -62,6 +77,8 @@ class UnableReason(ProtoEnum):
 
 # The kinds of message that require an answer (DCF-RSP-001), so the only ones that can time out.
 AWAITING_ANSWER = frozenset({MessageKind.NOTICE, MessageKind.AMENDMENT, MessageKind.CONFERENCE_PROPOSAL})
+# The final response kinds, which close a dialogue (DCF-RSP-004); STANDBY keeps it open.
+FINAL_RESPONSES = frozenset({ResponseKind.ACCEPT, ResponseKind.UNABLE, ResponseKind.ROGER, ResponseKind.COUNTER})
 
 VolumeIndex = Annotated[int, Field(strict=True, ge=0, lt=limits.MAX_VOLUMES)]
 
@@ -126,8 +143,13 @@ class OperationalResponse(Message):
                     raise refuse(name, "only an UNABLE response carries {name}", name=name)
         refuse_repeats("reasons", self.reasons, "reason")
         conflict = UnableReason.CONFLICT in self.reasons
-        if conflict and not self.conflicts:
-            raise refuse("conflicts", "reason CONFLICT needs at least one conflicting notice")
+        # A conflict with a third party's notice is reported without an entry, in the remarks (DCF-CFL-019).
+        if conflict and not self.conflicts and not self.remarks.strip():
+            raise refuse(
+                "conflicts",
+                "reason CONFLICT needs a conflicting notice,"
+                " or remarks saying that a notice on another channel is in the way",
+            )
         if unable and not conflict and self.conflicts:
             raise refuse("conflicts", "only reason CONFLICT carries conflicting notices")
         if unable and UnableReason.OTHER in self.reasons and not self.remarks.strip():
@@ -147,10 +169,14 @@ class ResponseTimeout(Message):
     notice_version: Count = 0
     due_time: UtcTime
     waited: NonNegativeDuration
+    # The conference and revision of an unanswered proposal or counter; empty and 0 otherwise.
+    conference_id: OptionalIdentifier = ""
+    conference_revision: Count = 0
 
     @model_validator(mode="after")
     def _what_went_unanswered(self) -> Self:
-        # Only these kinds wait for an answer; a notice or amendment names its notice version, a proposal none.
+        # Only these kinds wait for an answer: a notice or amendment names its notice version and no
+        # conference (DCF-TMR-009), a proposal its conference revision and no notice (DCF-TMR-018).
         if self.unanswered_kind not in AWAITING_ANSWER:
             raise refuse(
                 "unanswered_kind", "must be NOTICE, AMENDMENT or CONFERENCE_PROPOSAL: no other kind is answered"
@@ -160,7 +186,17 @@ class ResponseTimeout(Message):
                 raise refuse("notice_id", "must be empty for a conference proposal")
             if self.notice_version:
                 raise refuse("notice_version", "must be 0 for a conference proposal")
-        elif not self.notice_id:
-            raise refuse("notice_id", "must name the notice of the unanswered {kind}", kind=self.unanswered_kind.name)
+            if not self.conference_id:
+                raise refuse("conference_id", "must name the conference of the unanswered proposal")
+            if self.conference_revision == 0:
+                raise refuse("conference_revision", "must be at least 1 for a conference proposal")
+            return self
+        kind = self.unanswered_kind.name
+        if not self.notice_id:
+            raise refuse("notice_id", "must name the notice of the unanswered {kind}", kind=kind)
         refuse_loose_notice_version(self.notice_id, self.notice_version)
+        if self.conference_id:
+            raise refuse("conference_id", "must be empty for a {kind}", kind=kind)
+        if self.conference_revision:
+            raise refuse("conference_revision", "must be 0 for a {kind}", kind=kind)
         return self

@@ -55,6 +55,22 @@ TransponderCode = Annotated[
 ]
 """An SSR Mode A code: "7700"."""
 
+OptionalCallsign = Annotated[
+    str,
+    StringConstraints(strict=True),
+    _matching(
+        rf"[A-Z0-9]{{0,{limits.MAX_CALLSIGN}}}", f"a callsign is empty or up to {limits.MAX_CALLSIGN} of A-Z and 0-9"
+    ),
+]
+"""A callsign that may be empty: an aircraft in an incident may be unidentified."""
+
+OptionalTransponderCode = Annotated[
+    str,
+    StringConstraints(strict=True),
+    _matching(r"([0-7]{4})?", "an SSR Mode A code is empty or exactly 4 octal digits (0-7)"),
+]
+"""An SSR Mode A code that may be empty."""
+
 Latitude = Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180.0, le=180.0, allow_inf_nan=False)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
@@ -65,6 +81,11 @@ Version = Annotated[int, Field(strict=True, ge=1, le=2**32 - 1)]
 Sequence = Annotated[int, Field(strict=True, ge=1, le=2**64 - 1)]
 Uint64 = Annotated[int, Field(strict=True, ge=0, le=2**64 - 1)]
 Sha256 = Annotated[bytes, Field(min_length=32, max_length=32)]
+
+PageSize = Annotated[int, Field(strict=True, ge=0, le=limits.MAX_PAGE_SIZE)]
+"""How many items a page of a list holds: 0 means limits.DEFAULT_PAGE_SIZE."""
+PageToken = ShortText
+"""An opaque page token, empty for the first (or after the last) page."""
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -620,7 +620,7 @@ class IncidentReport(_message.Message):
     NARRATIVE_FIELD_NUMBER: _builtins.int
     incident_id: _builtins.str
     closest_lateral_m: _builtins.float
-    """Closest approach observed, when known; negative values are refused."""
+    """Closest approach observed; unset when unknown, negative values refused."""
     closest_vertical_m: _builtins.float
     narrative: _builtins.str
     @_builtins.property
@@ -641,14 +641,21 @@ class IncidentReport(_message.Message):
         position: _geometry_pb2.LatLng | None = ...,
         altitude: _geometry_pb2.Altitude | None = ...,
         aircraft: _abc.Iterable[Global___InvolvedAircraft] | None = ...,
-        closest_lateral_m: _builtins.float = ...,
-        closest_vertical_m: _builtins.float = ...,
+        closest_lateral_m: _builtins.float | None = ...,
+        closest_vertical_m: _builtins.float | None = ...,
         narrative: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["altitude", b"altitude", "occurred_time", b"occurred_time", "position", b"position"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_closest_lateral_m", b"_closest_lateral_m", "_closest_vertical_m", b"_closest_vertical_m", "altitude", b"altitude", "closest_lateral_m", b"closest_lateral_m", "closest_vertical_m", b"closest_vertical_m", "occurred_time", b"occurred_time", "position", b"position"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aircraft", b"aircraft", "altitude", b"altitude", "closest_lateral_m", b"closest_lateral_m", "closest_vertical_m", b"closest_vertical_m", "incident_id", b"incident_id", "narrative", b"narrative", "occurred_time", b"occurred_time", "position", b"position"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_closest_lateral_m", b"_closest_lateral_m", "_closest_vertical_m", b"_closest_vertical_m", "aircraft", b"aircraft", "altitude", b"altitude", "closest_lateral_m", b"closest_lateral_m", "closest_vertical_m", b"closest_vertical_m", "incident_id", b"incident_id", "narrative", b"narrative", "occurred_time", b"occurred_time", "position", b"position"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__closest_lateral_m: _TypeAlias = _typing.Literal["closest_lateral_m"]  # noqa: Y015
+    _WhichOneofArgType__closest_lateral_m: _TypeAlias = _typing.Literal["_closest_lateral_m", b"_closest_lateral_m"]  # noqa: Y015
+    _WhichOneofReturnType__closest_vertical_m: _TypeAlias = _typing.Literal["closest_vertical_m"]  # noqa: Y015
+    _WhichOneofArgType__closest_vertical_m: _TypeAlias = _typing.Literal["_closest_vertical_m", b"_closest_vertical_m"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__closest_lateral_m) -> _WhichOneofReturnType__closest_lateral_m | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__closest_vertical_m) -> _WhichOneofReturnType__closest_vertical_m | None: ...
 
 Global___IncidentReport: _TypeAlias = IncidentReport  # noqa: Y015

@@ -309,6 +309,46 @@ class ReportIncidentResponse(_message.Message):
 Global___ReportIncidentResponse: _TypeAlias = ReportIncidentResponse  # noqa: Y015
 
 @_typing.final
+class NotifyTimeoutRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENVELOPE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def envelope(self) -> _envelope_pb2.SignedPayload: ...
+    def __init__(
+        self,
+        *,
+        envelope: _envelope_pb2.SignedPayload | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["envelope", b"envelope"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["envelope", b"envelope"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotifyTimeoutRequest: _TypeAlias = NotifyTimeoutRequest  # noqa: Y015
+
+@_typing.final
+class NotifyTimeoutResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACKNOWLEDGEMENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def acknowledgement(self) -> _envelope_pb2.SignedPayload: ...
+    def __init__(
+        self,
+        *,
+        acknowledgement: _envelope_pb2.SignedPayload | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["acknowledgement", b"acknowledgement"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acknowledgement", b"acknowledgement"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotifyTimeoutResponse: _TypeAlias = NotifyTimeoutResponse  # noqa: Y015
+
+@_typing.final
 class WatchRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -71,6 +71,11 @@ class ChannelServiceStub:
                 request_serializer=deconflict_dot_v1_dot_channel__service__pb2.ReportIncidentRequest.SerializeToString,
                 response_deserializer=deconflict_dot_v1_dot_channel__service__pb2.ReportIncidentResponse.FromString,
                 _registered_method=True)
+        self.NotifyTimeout = channel.unary_unary(
+                '/deconflict.v1.ChannelService/NotifyTimeout',
+                request_serializer=deconflict_dot_v1_dot_channel__service__pb2.NotifyTimeoutRequest.SerializeToString,
+                response_deserializer=deconflict_dot_v1_dot_channel__service__pb2.NotifyTimeoutResponse.FromString,
+                _registered_method=True)
         self.Watch = channel.unary_stream(
                 '/deconflict.v1.ChannelService/Watch',
                 request_serializer=deconflict_dot_v1_dot_channel__service__pb2.WatchRequest.SerializeToString,
@@ -145,6 +150,15 @@ class ChannelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def NotifyTimeout(self, request, context):
+        """Tells the peer that a required response did not come in time (body:
+        timeout, in_reply_to the unanswered message): silence is never consent.
+        NOT_FOUND when the unanswered message is unknown to the receiver.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Watch(self, request, context):
         """Streams every message this node sent to the caller on the channel, from
         a sequence number on, then new ones as they are sent. OUT_OF_RANGE when
@@ -199,6 +213,11 @@ def add_ChannelServiceServicer_to_server(servicer, server):
                     servicer.ReportIncident,
                     request_deserializer=deconflict_dot_v1_dot_channel__service__pb2.ReportIncidentRequest.FromString,
                     response_serializer=deconflict_dot_v1_dot_channel__service__pb2.ReportIncidentResponse.SerializeToString,
+            ),
+            'NotifyTimeout': grpc.unary_unary_rpc_method_handler(
+                    servicer.NotifyTimeout,
+                    request_deserializer=deconflict_dot_v1_dot_channel__service__pb2.NotifyTimeoutRequest.FromString,
+                    response_serializer=deconflict_dot_v1_dot_channel__service__pb2.NotifyTimeoutResponse.SerializeToString,
             ),
             'Watch': grpc.unary_stream_rpc_method_handler(
                     servicer.Watch,
@@ -402,6 +421,33 @@ class ChannelService:
             '/deconflict.v1.ChannelService/ReportIncident',
             deconflict_dot_v1_dot_channel__service__pb2.ReportIncidentRequest.SerializeToString,
             deconflict_dot_v1_dot_channel__service__pb2.ReportIncidentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def NotifyTimeout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/deconflict.v1.ChannelService/NotifyTimeout',
+            deconflict_dot_v1_dot_channel__service__pb2.NotifyTimeoutRequest.SerializeToString,
+            deconflict_dot_v1_dot_channel__service__pb2.NotifyTimeoutResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -64,6 +64,11 @@ class ChannelServiceStub:
     """Files an incident report (body: incident_report). Accepted while
     suspended. ALREADY_EXISTS for a known incident id with other content.
     """
+    NotifyTimeout: _grpc.UnaryUnaryMultiCallable[_channel_service_pb2.NotifyTimeoutRequest, _channel_service_pb2.NotifyTimeoutResponse]
+    """Tells the peer that a required response did not come in time (body:
+    timeout, in_reply_to the unanswered message): silence is never consent.
+    NOT_FOUND when the unanswered message is unknown to the receiver.
+    """
     Watch: _grpc.UnaryStreamMultiCallable[_channel_service_pb2.WatchRequest, _channel_service_pb2.WatchResponse]
     """Streams every message this node sent to the caller on the channel, from
     a sequence number on, then new ones as they are sent. OUT_OF_RANGE when
@@ -109,6 +114,11 @@ class ChannelServiceAsyncStub(ChannelServiceStub):
     ReportIncident: _aio.UnaryUnaryMultiCallable[_channel_service_pb2.ReportIncidentRequest, _channel_service_pb2.ReportIncidentResponse]  # type: ignore[assignment]
     """Files an incident report (body: incident_report). Accepted while
     suspended. ALREADY_EXISTS for a known incident id with other content.
+    """
+    NotifyTimeout: _aio.UnaryUnaryMultiCallable[_channel_service_pb2.NotifyTimeoutRequest, _channel_service_pb2.NotifyTimeoutResponse]  # type: ignore[assignment]
+    """Tells the peer that a required response did not come in time (body:
+    timeout, in_reply_to the unanswered message): silence is never consent.
+    NOT_FOUND when the unanswered message is unknown to the receiver.
     """
     Watch: _aio.UnaryStreamMultiCallable[_channel_service_pb2.WatchRequest, _channel_service_pb2.WatchResponse]  # type: ignore[assignment]
     """Streams every message this node sent to the caller on the channel, from
@@ -194,6 +204,17 @@ class ChannelServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_channel_service_pb2.ReportIncidentResponse, _abc.Awaitable[_channel_service_pb2.ReportIncidentResponse]]:
         """Files an incident report (body: incident_report). Accepted while
         suspended. ALREADY_EXISTS for a known incident id with other content.
+        """
+
+    @_abc_1.abstractmethod
+    def NotifyTimeout(
+        self,
+        request: _channel_service_pb2.NotifyTimeoutRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channel_service_pb2.NotifyTimeoutResponse, _abc.Awaitable[_channel_service_pb2.NotifyTimeoutResponse]]:
+        """Tells the peer that a required response did not come in time (body:
+        timeout, in_reply_to the unanswered message): silence is never consent.
+        NOT_FOUND when the unanswered message is unknown to the receiver.
         """
 
     @_abc_1.abstractmethod

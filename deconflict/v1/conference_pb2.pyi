@@ -115,10 +115,12 @@ class _ConferenceStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Confe
     CONFERENCE_STATE_SCHEDULED: _ConferenceState.ValueType  # 3
     CONFERENCE_STATE_DECLINED: _ConferenceState.ValueType  # 4
     CONFERENCE_STATE_RECORDED: _ConferenceState.ValueType  # 5
+    CONFERENCE_STATE_CANCELLED: _ConferenceState.ValueType  # 6
+    """Withdrawn or called off by either party before it was held: terminal."""
 
 class ConferenceState(_ConferenceState, metaclass=_ConferenceStateEnumTypeWrapper):
     """Where a conference stands. PROPOSED and COUNTERED are open; SCHEDULED waits
-    for the meeting; DECLINED and RECORDED are terminal.
+    for the meeting; DECLINED, RECORDED and CANCELLED are terminal.
     """
 
 CONFERENCE_STATE_UNSPECIFIED: ConferenceState.ValueType  # 0
@@ -127,6 +129,8 @@ CONFERENCE_STATE_COUNTERED: ConferenceState.ValueType  # 2
 CONFERENCE_STATE_SCHEDULED: ConferenceState.ValueType  # 3
 CONFERENCE_STATE_DECLINED: ConferenceState.ValueType  # 4
 CONFERENCE_STATE_RECORDED: ConferenceState.ValueType  # 5
+CONFERENCE_STATE_CANCELLED: ConferenceState.ValueType  # 6
+"""Withdrawn or called off by either party before it was held: terminal."""
 Global___ConferenceState: _TypeAlias = ConferenceState  # noqa: Y015
 
 @_typing.final
@@ -392,6 +396,30 @@ class ConferenceAnswer(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType_answer) -> _WhichOneofReturnType_answer | None: ...
 
 Global___ConferenceAnswer: _TypeAlias = ConferenceAnswer  # noqa: Y015
+
+@_typing.final
+class ConferenceCancellation(_message.Message):
+    """Withdraws a proposal or calls off a scheduled conference: it ends."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONFERENCE_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    conference_id: _builtins.str
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        conference_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conference_id", b"conference_id", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConferenceCancellation: _TypeAlias = ConferenceCancellation  # noqa: Y015
 
 @_typing.final
 class Decision(_message.Message):

@@ -26,7 +26,7 @@ from deconflict.v1 import conference_pb2 as deconflict_dot_v1_dot_conference__pb
 from deconflict.v1 import envelope_pb2 as deconflict_dot_v1_dot_envelope__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&deconflict/v1/conference_service.proto\x12\rdeconflict.v1\x1a\x1e\x64\x65\x63onflict/v1/conference.proto\x1a\x1c\x64\x65\x63onflict/v1/envelope.proto\"J\n\x18ProposeConferenceRequest\x12.\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"R\n\x19ProposeConferenceResponse\x12\x35\n\x0f\x61\x63knowledgement\x18\x01 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"I\n\x17\x41nswerConferenceRequest\x12.\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"Q\n\x18\x41nswerConferenceResponse\x12\x35\n\x0f\x61\x63knowledgement\x18\x01 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"I\n\x17RecordConferenceRequest\x12.\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"Q\n\x18RecordConferenceResponse\x12\x35\n\x0f\x61\x63knowledgement\x18\x01 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"\xfe\x01\n\x10\x43onferenceStatus\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12-\n\x05state\x18\x02 \x01(\x0e\x32\x1e.deconflict.v1.ConferenceState\x12\x10\n\x08proposer\x18\x03 \x01(\t\x12\x33\n\x08proposal\x18\x04 \x01(\x0b\x32!.deconflict.v1.ConferenceProposal\x12/\n\x0escheduled_slot\x18\x05 \x01(\x0b\x32\x17.deconflict.v1.TimeSlot\x12/\n\x06record\x18\x06 \x01(\x0b\x32\x1f.deconflict.v1.ConferenceRecord\"A\n\x14GetConferenceRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x15\n\rconference_id\x18\x02 \x01(\t\"H\n\x15GetConferenceResponse\x12/\n\x06status\x18\x01 \x01(\x0b\x32\x1f.deconflict.v1.ConferenceStatus\",\n\x16ListConferencesRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\"O\n\x17ListConferencesResponse\x12\x34\n\x0b\x63onferences\x18\x01 \x03(\x0b\x32\x1f.deconflict.v1.ConferenceStatus2\x83\x04\n\x11\x43onferenceService\x12\x66\n\x11ProposeConference\x12\'.deconflict.v1.ProposeConferenceRequest\x1a(.deconflict.v1.ProposeConferenceResponse\x12\x63\n\x10\x41nswerConference\x12&.deconflict.v1.AnswerConferenceRequest\x1a\'.deconflict.v1.AnswerConferenceResponse\x12\x63\n\x10RecordConference\x12&.deconflict.v1.RecordConferenceRequest\x1a\'.deconflict.v1.RecordConferenceResponse\x12Z\n\rGetConference\x12#.deconflict.v1.GetConferenceRequest\x1a$.deconflict.v1.GetConferenceResponse\x12`\n\x0fListConferences\x12%.deconflict.v1.ListConferencesRequest\x1a&.deconflict.v1.ListConferencesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&deconflict/v1/conference_service.proto\x12\rdeconflict.v1\x1a\x1e\x64\x65\x63onflict/v1/conference.proto\x1a\x1c\x64\x65\x63onflict/v1/envelope.proto\"J\n\x18ProposeConferenceRequest\x12.\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"R\n\x19ProposeConferenceResponse\x12\x35\n\x0f\x61\x63knowledgement\x18\x01 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"I\n\x17\x41nswerConferenceRequest\x12.\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"Q\n\x18\x41nswerConferenceResponse\x12\x35\n\x0f\x61\x63knowledgement\x18\x01 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"I\n\x17RecordConferenceRequest\x12.\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"Q\n\x18RecordConferenceResponse\x12\x35\n\x0f\x61\x63knowledgement\x18\x01 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"I\n\x17\x43\x61ncelConferenceRequest\x12.\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"Q\n\x18\x43\x61ncelConferenceResponse\x12\x35\n\x0f\x61\x63knowledgement\x18\x01 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"\xfe\x01\n\x10\x43onferenceStatus\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12-\n\x05state\x18\x02 \x01(\x0e\x32\x1e.deconflict.v1.ConferenceState\x12\x10\n\x08proposer\x18\x03 \x01(\t\x12\x33\n\x08proposal\x18\x04 \x01(\x0b\x32!.deconflict.v1.ConferenceProposal\x12/\n\x0escheduled_slot\x18\x05 \x01(\x0b\x32\x17.deconflict.v1.TimeSlot\x12/\n\x06record\x18\x06 \x01(\x0b\x32\x1f.deconflict.v1.ConferenceRecord\"A\n\x14GetConferenceRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x15\n\rconference_id\x18\x02 \x01(\t\"H\n\x15GetConferenceResponse\x12/\n\x06status\x18\x01 \x01(\x0b\x32\x1f.deconflict.v1.ConferenceStatus\"S\n\x16ListConferencesRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"h\n\x17ListConferencesResponse\x12\x34\n\x0b\x63onferences\x18\x01 \x03(\x0b\x32\x1f.deconflict.v1.ConferenceStatus\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xe8\x04\n\x11\x43onferenceService\x12\x66\n\x11ProposeConference\x12\'.deconflict.v1.ProposeConferenceRequest\x1a(.deconflict.v1.ProposeConferenceResponse\x12\x63\n\x10\x41nswerConference\x12&.deconflict.v1.AnswerConferenceRequest\x1a\'.deconflict.v1.AnswerConferenceResponse\x12\x63\n\x10RecordConference\x12&.deconflict.v1.RecordConferenceRequest\x1a\'.deconflict.v1.RecordConferenceResponse\x12\x63\n\x10\x43\x61ncelConference\x12&.deconflict.v1.CancelConferenceRequest\x1a\'.deconflict.v1.CancelConferenceResponse\x12Z\n\rGetConference\x12#.deconflict.v1.GetConferenceRequest\x1a$.deconflict.v1.GetConferenceResponse\x12`\n\x0fListConferences\x12%.deconflict.v1.ListConferencesRequest\x1a&.deconflict.v1.ListConferencesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,16 +45,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RECORDCONFERENCEREQUEST']._serialized_end=510
   _globals['_RECORDCONFERENCERESPONSE']._serialized_start=512
   _globals['_RECORDCONFERENCERESPONSE']._serialized_end=593
-  _globals['_CONFERENCESTATUS']._serialized_start=596
-  _globals['_CONFERENCESTATUS']._serialized_end=850
-  _globals['_GETCONFERENCEREQUEST']._serialized_start=852
-  _globals['_GETCONFERENCEREQUEST']._serialized_end=917
-  _globals['_GETCONFERENCERESPONSE']._serialized_start=919
-  _globals['_GETCONFERENCERESPONSE']._serialized_end=991
-  _globals['_LISTCONFERENCESREQUEST']._serialized_start=993
-  _globals['_LISTCONFERENCESREQUEST']._serialized_end=1037
-  _globals['_LISTCONFERENCESRESPONSE']._serialized_start=1039
-  _globals['_LISTCONFERENCESRESPONSE']._serialized_end=1118
-  _globals['_CONFERENCESERVICE']._serialized_start=1121
-  _globals['_CONFERENCESERVICE']._serialized_end=1636
+  _globals['_CANCELCONFERENCEREQUEST']._serialized_start=595
+  _globals['_CANCELCONFERENCEREQUEST']._serialized_end=668
+  _globals['_CANCELCONFERENCERESPONSE']._serialized_start=670
+  _globals['_CANCELCONFERENCERESPONSE']._serialized_end=751
+  _globals['_CONFERENCESTATUS']._serialized_start=754
+  _globals['_CONFERENCESTATUS']._serialized_end=1008
+  _globals['_GETCONFERENCEREQUEST']._serialized_start=1010
+  _globals['_GETCONFERENCEREQUEST']._serialized_end=1075
+  _globals['_GETCONFERENCERESPONSE']._serialized_start=1077
+  _globals['_GETCONFERENCERESPONSE']._serialized_end=1149
+  _globals['_LISTCONFERENCESREQUEST']._serialized_start=1151
+  _globals['_LISTCONFERENCESREQUEST']._serialized_end=1234
+  _globals['_LISTCONFERENCESRESPONSE']._serialized_start=1236
+  _globals['_LISTCONFERENCESRESPONSE']._serialized_end=1340
+  _globals['_CONFERENCESERVICE']._serialized_start=1343
+  _globals['_CONFERENCESERVICE']._serialized_end=1959
 # @@protoc_insertion_point(module_scope)

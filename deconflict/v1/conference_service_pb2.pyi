@@ -141,6 +141,46 @@ class RecordConferenceResponse(_message.Message):
 Global___RecordConferenceResponse: _TypeAlias = RecordConferenceResponse  # noqa: Y015
 
 @_typing.final
+class CancelConferenceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENVELOPE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def envelope(self) -> _envelope_pb2.SignedPayload: ...
+    def __init__(
+        self,
+        *,
+        envelope: _envelope_pb2.SignedPayload | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["envelope", b"envelope"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["envelope", b"envelope"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelConferenceRequest: _TypeAlias = CancelConferenceRequest  # noqa: Y015
+
+@_typing.final
+class CancelConferenceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACKNOWLEDGEMENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def acknowledgement(self) -> _envelope_pb2.SignedPayload: ...
+    def __init__(
+        self,
+        *,
+        acknowledgement: _envelope_pb2.SignedPayload | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["acknowledgement", b"acknowledgement"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acknowledgement", b"acknowledgement"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelConferenceResponse: _TypeAlias = CancelConferenceResponse  # noqa: Y015
+
+@_typing.final
 class ConferenceStatus(_message.Message):
     """A conference as a node holds it."""
 
@@ -231,15 +271,23 @@ class ListConferencesRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CHANNEL_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
+    page_size: _builtins.int
+    """1 to 1000; 0 means 100."""
+    page_token: _builtins.str
+    """From a previous response; empty for the first page."""
     def __init__(
         self,
         *,
         channel_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel_id", b"channel_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel_id", b"channel_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -250,16 +298,20 @@ class ListConferencesResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CONFERENCES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
     @_builtins.property
     def conferences(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConferenceStatus]: ...
     def __init__(
         self,
         *,
         conferences: _abc.Iterable[Global___ConferenceStatus] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conferences", b"conferences"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conferences", b"conferences", "next_page_token", b"next_page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

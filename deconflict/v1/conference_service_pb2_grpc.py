@@ -52,6 +52,11 @@ class ConferenceServiceStub:
                 request_serializer=deconflict_dot_v1_dot_conference__service__pb2.RecordConferenceRequest.SerializeToString,
                 response_deserializer=deconflict_dot_v1_dot_conference__service__pb2.RecordConferenceResponse.FromString,
                 _registered_method=True)
+        self.CancelConference = channel.unary_unary(
+                '/deconflict.v1.ConferenceService/CancelConference',
+                request_serializer=deconflict_dot_v1_dot_conference__service__pb2.CancelConferenceRequest.SerializeToString,
+                response_deserializer=deconflict_dot_v1_dot_conference__service__pb2.CancelConferenceResponse.FromString,
+                _registered_method=True)
         self.GetConference = channel.unary_unary(
                 '/deconflict.v1.ConferenceService/GetConference',
                 request_serializer=deconflict_dot_v1_dot_conference__service__pb2.GetConferenceRequest.SerializeToString,
@@ -97,6 +102,16 @@ class ConferenceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CancelConference(self, request, context):
+        """Withdraws a proposal or calls off a scheduled conference (body:
+        conference_cancellation). Either party may. NOT_FOUND for an unknown
+        conference; FAILED_PRECONDITION when it is DECLINED, RECORDED or already
+        CANCELLED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetConference(self, request, context):
         """Reads a conference. NOT_FOUND for an unknown conference.
         """
@@ -105,7 +120,8 @@ class ConferenceServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListConferences(self, request, context):
-        """Lists the conferences of a channel, oldest first.
+        """Lists the conferences of a channel, oldest first. INVALID_ARGUMENT for a
+        bad page size or page token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -128,6 +144,11 @@ def add_ConferenceServiceServicer_to_server(servicer, server):
                     servicer.RecordConference,
                     request_deserializer=deconflict_dot_v1_dot_conference__service__pb2.RecordConferenceRequest.FromString,
                     response_serializer=deconflict_dot_v1_dot_conference__service__pb2.RecordConferenceResponse.SerializeToString,
+            ),
+            'CancelConference': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelConference,
+                    request_deserializer=deconflict_dot_v1_dot_conference__service__pb2.CancelConferenceRequest.FromString,
+                    response_serializer=deconflict_dot_v1_dot_conference__service__pb2.CancelConferenceResponse.SerializeToString,
             ),
             'GetConference': grpc.unary_unary_rpc_method_handler(
                     servicer.GetConference,
@@ -224,6 +245,33 @@ class ConferenceService:
             '/deconflict.v1.ConferenceService/RecordConference',
             deconflict_dot_v1_dot_conference__service__pb2.RecordConferenceRequest.SerializeToString,
             deconflict_dot_v1_dot_conference__service__pb2.RecordConferenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelConference(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/deconflict.v1.ConferenceService/CancelConference',
+            deconflict_dot_v1_dot_conference__service__pb2.CancelConferenceRequest.SerializeToString,
+            deconflict_dot_v1_dot_conference__service__pb2.CancelConferenceResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -51,10 +51,18 @@ class ConferenceServiceStub:
     NOT_FOUND for an unknown conference; FAILED_PRECONDITION unless the
     conference is SCHEDULED.
     """
+    CancelConference: _grpc.UnaryUnaryMultiCallable[_conference_service_pb2.CancelConferenceRequest, _conference_service_pb2.CancelConferenceResponse]
+    """Withdraws a proposal or calls off a scheduled conference (body:
+    conference_cancellation). Either party may. NOT_FOUND for an unknown
+    conference; FAILED_PRECONDITION when it is DECLINED, RECORDED or already
+    CANCELLED.
+    """
     GetConference: _grpc.UnaryUnaryMultiCallable[_conference_service_pb2.GetConferenceRequest, _conference_service_pb2.GetConferenceResponse]
     """Reads a conference. NOT_FOUND for an unknown conference."""
     ListConferences: _grpc.UnaryUnaryMultiCallable[_conference_service_pb2.ListConferencesRequest, _conference_service_pb2.ListConferencesResponse]
-    """Lists the conferences of a channel, oldest first."""
+    """Lists the conferences of a channel, oldest first. INVALID_ARGUMENT for a
+    bad page size or page token.
+    """
 
 @_typing.type_check_only
 class ConferenceServiceAsyncStub(ConferenceServiceStub):
@@ -79,10 +87,18 @@ class ConferenceServiceAsyncStub(ConferenceServiceStub):
     NOT_FOUND for an unknown conference; FAILED_PRECONDITION unless the
     conference is SCHEDULED.
     """
+    CancelConference: _aio.UnaryUnaryMultiCallable[_conference_service_pb2.CancelConferenceRequest, _conference_service_pb2.CancelConferenceResponse]  # type: ignore[assignment]
+    """Withdraws a proposal or calls off a scheduled conference (body:
+    conference_cancellation). Either party may. NOT_FOUND for an unknown
+    conference; FAILED_PRECONDITION when it is DECLINED, RECORDED or already
+    CANCELLED.
+    """
     GetConference: _aio.UnaryUnaryMultiCallable[_conference_service_pb2.GetConferenceRequest, _conference_service_pb2.GetConferenceResponse]  # type: ignore[assignment]
     """Reads a conference. NOT_FOUND for an unknown conference."""
     ListConferences: _aio.UnaryUnaryMultiCallable[_conference_service_pb2.ListConferencesRequest, _conference_service_pb2.ListConferencesResponse]  # type: ignore[assignment]
-    """Lists the conferences of a channel, oldest first."""
+    """Lists the conferences of a channel, oldest first. INVALID_ARGUMENT for a
+    bad page size or page token.
+    """
 
 class ConferenceServiceServicer(metaclass=_abc_1.ABCMeta):
     """Video conferences between the parties. Writes carry a signed Envelope and
@@ -124,6 +140,18 @@ class ConferenceServiceServicer(metaclass=_abc_1.ABCMeta):
         """
 
     @_abc_1.abstractmethod
+    def CancelConference(
+        self,
+        request: _conference_service_pb2.CancelConferenceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_conference_service_pb2.CancelConferenceResponse, _abc.Awaitable[_conference_service_pb2.CancelConferenceResponse]]:
+        """Withdraws a proposal or calls off a scheduled conference (body:
+        conference_cancellation). Either party may. NOT_FOUND for an unknown
+        conference; FAILED_PRECONDITION when it is DECLINED, RECORDED or already
+        CANCELLED.
+        """
+
+    @_abc_1.abstractmethod
     def GetConference(
         self,
         request: _conference_service_pb2.GetConferenceRequest,
@@ -137,6 +165,8 @@ class ConferenceServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _conference_service_pb2.ListConferencesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_conference_service_pb2.ListConferencesResponse, _abc.Awaitable[_conference_service_pb2.ListConferencesResponse]]:
-        """Lists the conferences of a channel, oldest first."""
+        """Lists the conferences of a channel, oldest first. INVALID_ARGUMENT for a
+        bad page size or page token.
+        """
 
 def add_ConferenceServiceServicer_to_server(servicer: ConferenceServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -29,21 +29,21 @@ from deconflict.v1 import response_pb2 as deconflict_dot_v1_dot_response__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x64\x65\x63onflict/v1/envelope.proto\x12\rdeconflict.v1\x1a\x1b\x64\x65\x63onflict/v1/channel.proto\x1a\x1e\x64\x65\x63onflict/v1/conference.proto\x1a\x1a\x64\x65\x63onflict/v1/notice.proto\x1a\x1c\x64\x65\x63onflict/v1/response.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n\x0fProtocolVersion\x12\r\n\x05major\x18\x01 \x01(\r\x12\r\n\x05minor\x18\x02 \x01(\r\"\xf7\x06\n\x08\x45nvelope\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x12\n\nchannel_id\x18\x02 \x01(\t\x12\x0e\n\x06sender\x18\x03 \x01(\t\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x10\n\x08sequence\x18\x05 \x01(\x04\x12\x13\n\x0bin_reply_to\x18\x06 \x01(\t\x12\x30\n\x0c\x63reated_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\x10protocol_version\x18\x08 \x01(\x0b\x32\x1e.deconflict.v1.ProtocolVersion\x12!\n\x04mode\x18\t \x01(\x0e\x32\x13.deconflict.v1.Mode\x12-\n\x06notice\x18\x14 \x01(\x0b\x32\x1b.deconflict.v1.FlightNoticeH\x00\x12\x33\n\tamendment\x18\x15 \x01(\x0b\x32\x1e.deconflict.v1.NoticeAmendmentH\x00\x12\x39\n\x0c\x63\x61ncellation\x18\x16 \x01(\x0b\x32!.deconflict.v1.NoticeCancellationH\x00\x12\x36\n\x08response\x18\x17 \x01(\x0b\x32\".deconflict.v1.OperationalResponseH\x00\x12\x31\n\x07timeout\x18\x18 \x01(\x0b\x32\x1e.deconflict.v1.ResponseTimeoutH\x00\x12@\n\x13\x63onference_proposal\x18\x19 \x01(\x0b\x32!.deconflict.v1.ConferenceProposalH\x00\x12<\n\x11\x63onference_answer\x18\x1a \x01(\x0b\x32\x1f.deconflict.v1.ConferenceAnswerH\x00\x12<\n\x11\x63onference_record\x18\x1b \x01(\x0b\x32\x1f.deconflict.v1.ConferenceRecordH\x00\x12\x38\n\x0fincident_report\x18\x1c \x01(\x0b\x32\x1d.deconflict.v1.IncidentReportH\x00\x12/\n\nsuspension\x18\x1d \x01(\x0b\x32\x19.deconflict.v1.SuspensionH\x00\x12/\n\nresumption\x18\x1e \x01(\x0b\x32\x19.deconflict.v1.ResumptionH\x00\x42\x06\n\x04\x62ody\".\n\tSignature\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"d\n\rSignedPayload\x12\x14\n\x0cpayload_type\x18\x01 \x01(\t\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12,\n\nsignatures\x18\x03 \x03(\x0b\x32\x18.deconflict.v1.Signature*E\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x14\n\x10MODE_OPERATIONAL\x10\x01\x12\x11\n\rMODE_EXERCISE\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x64\x65\x63onflict/v1/envelope.proto\x12\rdeconflict.v1\x1a\x1b\x64\x65\x63onflict/v1/channel.proto\x1a\x1e\x64\x65\x63onflict/v1/conference.proto\x1a\x1a\x64\x65\x63onflict/v1/notice.proto\x1a\x1c\x64\x65\x63onflict/v1/response.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n\x0fProtocolVersion\x12\r\n\x05major\x18\x01 \x01(\r\x12\r\n\x05minor\x18\x02 \x01(\r\"\xc1\x07\n\x08\x45nvelope\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x12\n\nchannel_id\x18\x02 \x01(\t\x12\x0e\n\x06sender\x18\x03 \x01(\t\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x10\n\x08sequence\x18\x05 \x01(\x04\x12\x13\n\x0bin_reply_to\x18\x06 \x01(\t\x12\x30\n\x0c\x63reated_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\x10protocol_version\x18\x08 \x01(\x0b\x32\x1e.deconflict.v1.ProtocolVersion\x12!\n\x04mode\x18\t \x01(\x0e\x32\x13.deconflict.v1.Mode\x12-\n\x06notice\x18\x14 \x01(\x0b\x32\x1b.deconflict.v1.FlightNoticeH\x00\x12\x33\n\tamendment\x18\x15 \x01(\x0b\x32\x1e.deconflict.v1.NoticeAmendmentH\x00\x12\x39\n\x0c\x63\x61ncellation\x18\x16 \x01(\x0b\x32!.deconflict.v1.NoticeCancellationH\x00\x12\x36\n\x08response\x18\x17 \x01(\x0b\x32\".deconflict.v1.OperationalResponseH\x00\x12\x31\n\x07timeout\x18\x18 \x01(\x0b\x32\x1e.deconflict.v1.ResponseTimeoutH\x00\x12@\n\x13\x63onference_proposal\x18\x19 \x01(\x0b\x32!.deconflict.v1.ConferenceProposalH\x00\x12<\n\x11\x63onference_answer\x18\x1a \x01(\x0b\x32\x1f.deconflict.v1.ConferenceAnswerH\x00\x12<\n\x11\x63onference_record\x18\x1b \x01(\x0b\x32\x1f.deconflict.v1.ConferenceRecordH\x00\x12\x38\n\x0fincident_report\x18\x1c \x01(\x0b\x32\x1d.deconflict.v1.IncidentReportH\x00\x12/\n\nsuspension\x18\x1d \x01(\x0b\x32\x19.deconflict.v1.SuspensionH\x00\x12/\n\nresumption\x18\x1e \x01(\x0b\x32\x19.deconflict.v1.ResumptionH\x00\x12H\n\x17\x63onference_cancellation\x18\x1f \x01(\x0b\x32%.deconflict.v1.ConferenceCancellationH\x00\x42\x06\n\x04\x62ody\".\n\tSignature\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"d\n\rSignedPayload\x12\x14\n\x0cpayload_type\x18\x01 \x01(\t\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12,\n\nsignatures\x18\x03 \x03(\x0b\x32\x18.deconflict.v1.Signature*E\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x14\n\x10MODE_OPERATIONAL\x10\x01\x12\x11\n\rMODE_EXERCISE\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'deconflict.v1.envelope_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MODE']._serialized_start=1288
-  _globals['_MODE']._serialized_end=1357
+  _globals['_MODE']._serialized_start=1362
+  _globals['_MODE']._serialized_end=1431
   _globals['_PROTOCOLVERSION']._serialized_start=199
   _globals['_PROTOCOLVERSION']._serialized_end=246
   _globals['_ENVELOPE']._serialized_start=249
-  _globals['_ENVELOPE']._serialized_end=1136
-  _globals['_SIGNATURE']._serialized_start=1138
-  _globals['_SIGNATURE']._serialized_end=1184
-  _globals['_SIGNEDPAYLOAD']._serialized_start=1186
-  _globals['_SIGNEDPAYLOAD']._serialized_end=1286
+  _globals['_ENVELOPE']._serialized_end=1210
+  _globals['_SIGNATURE']._serialized_start=1212
+  _globals['_SIGNATURE']._serialized_end=1258
+  _globals['_SIGNEDPAYLOAD']._serialized_start=1260
+  _globals['_SIGNEDPAYLOAD']._serialized_end=1360
 # @@protoc_insertion_point(module_scope)

@@ -99,6 +99,7 @@ class Envelope(_message.Message):
     INCIDENT_REPORT_FIELD_NUMBER: _builtins.int
     SUSPENSION_FIELD_NUMBER: _builtins.int
     RESUMPTION_FIELD_NUMBER: _builtins.int
+    CONFERENCE_CANCELLATION_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """Unique per sender; a UUID is recommended. Retries reuse the same id."""
     channel_id: _builtins.str
@@ -140,6 +141,8 @@ class Envelope(_message.Message):
     def suspension(self) -> _channel_pb2.Suspension: ...
     @_builtins.property
     def resumption(self) -> _channel_pb2.Resumption: ...
+    @_builtins.property
+    def conference_cancellation(self) -> _conference_pb2.ConferenceCancellation: ...
     def __init__(
         self,
         *,
@@ -163,12 +166,13 @@ class Envelope(_message.Message):
         incident_report: _channel_pb2.IncidentReport | None = ...,
         suspension: _channel_pb2.Suspension | None = ...,
         resumption: _channel_pb2.Resumption | None = ...,
+        conference_cancellation: _conference_pb2.ConferenceCancellation | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "body", b"body", "cancellation", b"cancellation", "conference_answer", b"conference_answer", "conference_proposal", b"conference_proposal", "conference_record", b"conference_record", "created_time", b"created_time", "incident_report", b"incident_report", "notice", b"notice", "protocol_version", b"protocol_version", "response", b"response", "resumption", b"resumption", "suspension", b"suspension", "timeout", b"timeout"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "body", b"body", "cancellation", b"cancellation", "conference_answer", b"conference_answer", "conference_cancellation", b"conference_cancellation", "conference_proposal", b"conference_proposal", "conference_record", b"conference_record", "created_time", b"created_time", "incident_report", b"incident_report", "notice", b"notice", "protocol_version", b"protocol_version", "response", b"response", "resumption", b"resumption", "suspension", b"suspension", "timeout", b"timeout"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "body", b"body", "cancellation", b"cancellation", "channel_id", b"channel_id", "conference_answer", b"conference_answer", "conference_proposal", b"conference_proposal", "conference_record", b"conference_record", "created_time", b"created_time", "in_reply_to", b"in_reply_to", "incident_report", b"incident_report", "message_id", b"message_id", "mode", b"mode", "notice", b"notice", "protocol_version", b"protocol_version", "recipient", b"recipient", "response", b"response", "resumption", b"resumption", "sender", b"sender", "sequence", b"sequence", "suspension", b"suspension", "timeout", b"timeout"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "body", b"body", "cancellation", b"cancellation", "channel_id", b"channel_id", "conference_answer", b"conference_answer", "conference_cancellation", b"conference_cancellation", "conference_proposal", b"conference_proposal", "conference_record", b"conference_record", "created_time", b"created_time", "in_reply_to", b"in_reply_to", "incident_report", b"incident_report", "message_id", b"message_id", "mode", b"mode", "notice", b"notice", "protocol_version", b"protocol_version", "recipient", b"recipient", "response", b"response", "resumption", b"resumption", "sender", b"sender", "sequence", b"sequence", "suspension", b"suspension", "timeout", b"timeout"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["notice", "amendment", "cancellation", "response", "timeout", "conference_proposal", "conference_answer", "conference_record", "incident_report", "suspension", "resumption"]  # noqa: Y015
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["notice", "amendment", "cancellation", "response", "timeout", "conference_proposal", "conference_answer", "conference_record", "incident_report", "suspension", "resumption", "conference_cancellation"]  # noqa: Y015
     _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x64\x65\x63onflict/v1/errors.proto\x12\rdeconflict.v1\"4\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"R\n\x0cStaleVersion\x12\x11\n\tnotice_id\x18\x01 \x01(\t\x12\x16\n\x0equoted_version\x18\x02 \x01(\r\x12\x17\n\x0f\x63urrent_version\x18\x03 \x01(\r\"1\n\x0bSequenceGap\x12\x10\n\x08\x65xpected\x18\x01 \x01(\x04\x12\x10\n\x08received\x18\x02 \x01(\x04\"v\n\x0eMessageRefusal\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\x05\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x31\n\nviolations\x18\x04 \x03(\x0b\x32\x1d.deconflict.v1.FieldViolationb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x64\x65\x63onflict/v1/errors.proto\x12\rdeconflict.v1\"4\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"R\n\x0cStaleVersion\x12\x11\n\tnotice_id\x18\x01 \x01(\t\x12\x16\n\x0equoted_version\x18\x02 \x01(\r\x12\x17\n\x0f\x63urrent_version\x18\x03 \x01(\r\"1\n\x0bSequenceGap\x12\x10\n\x08\x65xpected\x18\x01 \x01(\x04\x12\x10\n\x08received\x18\x02 \x01(\x04\"\xec\x01\n\x0eMessageRefusal\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\x05\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x31\n\nviolations\x18\x04 \x03(\x0b\x32\x1d.deconflict.v1.FieldViolation\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x32\n\rstale_version\x18\x06 \x01(\x0b\x32\x1b.deconflict.v1.StaleVersion\x12\x30\n\x0csequence_gap\x18\x07 \x01(\x0b\x32\x1a.deconflict.v1.SequenceGapb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,6 +37,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STALEVERSION']._serialized_end=181
   _globals['_SEQUENCEGAP']._serialized_start=183
   _globals['_SEQUENCEGAP']._serialized_end=232
-  _globals['_MESSAGEREFUSAL']._serialized_start=234
-  _globals['_MESSAGEREFUSAL']._serialized_end=352
+  _globals['_MESSAGEREFUSAL']._serialized_start=235
+  _globals['_MESSAGEREFUSAL']._serialized_end=471
 # @@protoc_insertion_point(module_scope)

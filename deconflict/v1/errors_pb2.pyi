@@ -110,12 +110,27 @@ class MessageRefusal(_message.Message):
     CODE_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
     VIOLATIONS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    STALE_VERSION_FIELD_NUMBER: _builtins.int
+    SEQUENCE_GAP_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     code: _builtins.int
     """A google.rpc.Code value, e.g. 3 for INVALID_ARGUMENT."""
     message: _builtins.str
+    reason: _builtins.str
+    """The machine-readable reason, as in google.rpc.ErrorInfo.reason (docs/spec
+    09-errors.md); empty for INVALID_ARGUMENT, whose violations say it all.
+    """
     @_builtins.property
     def violations(self) -> _containers.RepeatedCompositeFieldContainer[Global___FieldViolation]: ...
+    @_builtins.property
+    def stale_version(self) -> Global___StaleVersion:
+        """With ABORTED for a stale version."""
+
+    @_builtins.property
+    def sequence_gap(self) -> Global___SequenceGap:
+        """With FAILED_PRECONDITION for a sequence gap."""
+
     def __init__(
         self,
         *,
@@ -123,10 +138,13 @@ class MessageRefusal(_message.Message):
         code: _builtins.int = ...,
         message: _builtins.str = ...,
         violations: _abc.Iterable[Global___FieldViolation] | None = ...,
+        reason: _builtins.str = ...,
+        stale_version: Global___StaleVersion | None = ...,
+        sequence_gap: Global___SequenceGap | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["sequence_gap", b"sequence_gap", "stale_version", b"stale_version"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "message", b"message", "message_id", b"message_id", "violations", b"violations"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "message", b"message", "message_id", b"message_id", "reason", b"reason", "sequence_gap", b"sequence_gap", "stale_version", b"stale_version", "violations", b"violations"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

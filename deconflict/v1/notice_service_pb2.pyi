@@ -194,6 +194,8 @@ class NoticeRecord(_message.Message):
     RECEIVED_TIME_FIELD_NUMBER: _builtins.int
     LAST_RESPONSE_FIELD_NUMBER: _builtins.int
     RESPONSE_DUE_TIME_FIELD_NUMBER: _builtins.int
+    DIALOGUE_STATE_FIELD_NUMBER: _builtins.int
+    MODE_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
     late: _builtins.bool
     """Filed with less than the agreed lead time."""
@@ -201,6 +203,10 @@ class NoticeRecord(_message.Message):
     """The last operational response to the current version; UNSPECIFIED when
     none yet.
     """
+    dialogue_state: _response_pb2.DialogueState.ValueType
+    """The dialogue about the current version."""
+    mode: _envelope_pb2.Mode.ValueType
+    """OPERATIONAL or EXERCISE, from the envelope that filed the notice."""
     @_builtins.property
     def notice(self) -> _notice_pb2.FlightNotice: ...
     @_builtins.property
@@ -218,10 +224,12 @@ class NoticeRecord(_message.Message):
         received_time: _timestamp_pb2.Timestamp | None = ...,
         last_response: _response_pb2.ResponseKind.ValueType = ...,
         response_due_time: _timestamp_pb2.Timestamp | None = ...,
+        dialogue_state: _response_pb2.DialogueState.ValueType = ...,
+        mode: _envelope_pb2.Mode.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["notice", b"notice", "received_time", b"received_time", "response_due_time", b"response_due_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel_id", b"channel_id", "last_response", b"last_response", "late", b"late", "notice", b"notice", "received_time", b"received_time", "response_due_time", b"response_due_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel_id", b"channel_id", "dialogue_state", b"dialogue_state", "last_response", b"last_response", "late", b"late", "mode", b"mode", "notice", b"notice", "received_time", b"received_time", "response_due_time", b"response_due_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -128,8 +128,7 @@ class NoticeServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RespondToNotice(self, request, context):
-        """Delivers an operational response or a response timeout (body: response
-        or timeout). NOT_FOUND for an unknown notice; FAILED_PRECONDITION when
+        """Delivers an operational response (body: response). NOT_FOUND for an unknown notice; FAILED_PRECONDITION when
         the answered version is not current or the dialogue is already closed;
         PERMISSION_DENIED when the sender answers its own notice.
         """

@@ -63,8 +63,7 @@ class NoticeServiceStub:
     CancelNotice: _grpc.UnaryUnaryMultiCallable[_notice_service_pb2.CancelNoticeRequest, _notice_service_pb2.CancelNoticeResponse]
     """Ends a notice (body: cancellation). Same errors as AmendNotice."""
     RespondToNotice: _grpc.UnaryUnaryMultiCallable[_notice_service_pb2.RespondToNoticeRequest, _notice_service_pb2.RespondToNoticeResponse]
-    """Delivers an operational response or a response timeout (body: response
-    or timeout). NOT_FOUND for an unknown notice; FAILED_PRECONDITION when
+    """Delivers an operational response (body: response). NOT_FOUND for an unknown notice; FAILED_PRECONDITION when
     the answered version is not current or the dialogue is already closed;
     PERMISSION_DENIED when the sender answers its own notice.
     """
@@ -112,8 +111,7 @@ class NoticeServiceAsyncStub(NoticeServiceStub):
     CancelNotice: _aio.UnaryUnaryMultiCallable[_notice_service_pb2.CancelNoticeRequest, _notice_service_pb2.CancelNoticeResponse]  # type: ignore[assignment]
     """Ends a notice (body: cancellation). Same errors as AmendNotice."""
     RespondToNotice: _aio.UnaryUnaryMultiCallable[_notice_service_pb2.RespondToNoticeRequest, _notice_service_pb2.RespondToNoticeResponse]  # type: ignore[assignment]
-    """Delivers an operational response or a response timeout (body: response
-    or timeout). NOT_FOUND for an unknown notice; FAILED_PRECONDITION when
+    """Delivers an operational response (body: response). NOT_FOUND for an unknown notice; FAILED_PRECONDITION when
     the answered version is not current or the dialogue is already closed;
     PERMISSION_DENIED when the sender answers its own notice.
     """
@@ -182,8 +180,7 @@ class NoticeServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _notice_service_pb2.RespondToNoticeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_notice_service_pb2.RespondToNoticeResponse, _abc.Awaitable[_notice_service_pb2.RespondToNoticeResponse]]:
-        """Delivers an operational response or a response timeout (body: response
-        or timeout). NOT_FOUND for an unknown notice; FAILED_PRECONDITION when
+        """Delivers an operational response (body: response). NOT_FOUND for an unknown notice; FAILED_PRECONDITION when
         the answered version is not current or the dialogue is already closed;
         PERMISSION_DENIED when the sender answers its own notice.
         """

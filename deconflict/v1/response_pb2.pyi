@@ -40,6 +40,7 @@ class _MessageKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MessageKi
     MESSAGE_KIND_INCIDENT_REPORT: _MessageKind.ValueType  # 9
     MESSAGE_KIND_SUSPENSION: _MessageKind.ValueType  # 10
     MESSAGE_KIND_RESUMPTION: _MessageKind.ValueType  # 11
+    MESSAGE_KIND_CONFERENCE_CANCELLATION: _MessageKind.ValueType  # 12
 
 class MessageKind(_MessageKind, metaclass=_MessageKindEnumTypeWrapper):
     """The kinds of message a party sends; response timers are set per kind."""
@@ -56,7 +57,44 @@ MESSAGE_KIND_CONFERENCE_RECORD: MessageKind.ValueType  # 8
 MESSAGE_KIND_INCIDENT_REPORT: MessageKind.ValueType  # 9
 MESSAGE_KIND_SUSPENSION: MessageKind.ValueType  # 10
 MESSAGE_KIND_RESUMPTION: MessageKind.ValueType  # 11
+MESSAGE_KIND_CONFERENCE_CANCELLATION: MessageKind.ValueType  # 12
 Global___MessageKind: _TypeAlias = MessageKind  # noqa: Y015
+
+class _DialogueState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DialogueStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DialogueState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DIALOGUE_STATE_UNSPECIFIED: _DialogueState.ValueType  # 0
+    DIALOGUE_STATE_PENDING: _DialogueState.ValueType  # 1
+    """Waiting for the first operational response."""
+    DIALOGUE_STATE_STANDBY: _DialogueState.ValueType  # 2
+    """STANDBY received: still open, timer restarted."""
+    DIALOGUE_STATE_ANSWERED: _DialogueState.ValueType  # 3
+    """A final response (ACCEPT, UNABLE, ROGER, COUNTER) closed it."""
+    DIALOGUE_STATE_TIMED_OUT: _DialogueState.ValueType  # 4
+    """No final response in time: a ResponseTimeout was sent. Never consent."""
+    DIALOGUE_STATE_SUPERSEDED: _DialogueState.ValueType  # 5
+    """A newer version replaced the one answered, or the notice ended."""
+
+class DialogueState(_DialogueState, metaclass=_DialogueStateEnumTypeWrapper):
+    """Where the dialogue about one notice version (or one conference revision)
+    stands, as the party holding it sees it.
+    """
+
+DIALOGUE_STATE_UNSPECIFIED: DialogueState.ValueType  # 0
+DIALOGUE_STATE_PENDING: DialogueState.ValueType  # 1
+"""Waiting for the first operational response."""
+DIALOGUE_STATE_STANDBY: DialogueState.ValueType  # 2
+"""STANDBY received: still open, timer restarted."""
+DIALOGUE_STATE_ANSWERED: DialogueState.ValueType  # 3
+"""A final response (ACCEPT, UNABLE, ROGER, COUNTER) closed it."""
+DIALOGUE_STATE_TIMED_OUT: DialogueState.ValueType  # 4
+"""No final response in time: a ResponseTimeout was sent. Never consent."""
+DIALOGUE_STATE_SUPERSEDED: DialogueState.ValueType  # 5
+"""A newer version replaced the one answered, or the notice ended."""
+Global___DialogueState: _TypeAlias = DialogueState  # noqa: Y015
 
 class _ResponseKind:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -312,12 +350,17 @@ class ResponseTimeout(_message.Message):
     NOTICE_VERSION_FIELD_NUMBER: _builtins.int
     DUE_TIME_FIELD_NUMBER: _builtins.int
     WAITED_FIELD_NUMBER: _builtins.int
+    CONFERENCE_ID_FIELD_NUMBER: _builtins.int
+    CONFERENCE_REVISION_FIELD_NUMBER: _builtins.int
     unanswered_message_id: _builtins.str
     """The message that went unanswered."""
     unanswered_kind: Global___MessageKind.ValueType
     notice_id: _builtins.str
     """The notice it concerns, when it concerns one."""
     notice_version: _builtins.int
+    conference_id: _builtins.str
+    """The conference and revision it concerns, for a conference proposal."""
+    conference_revision: _builtins.int
     @_builtins.property
     def due_time(self) -> _timestamp_pb2.Timestamp:
         """When the response was due."""
@@ -335,10 +378,12 @@ class ResponseTimeout(_message.Message):
         notice_version: _builtins.int = ...,
         due_time: _timestamp_pb2.Timestamp | None = ...,
         waited: _duration_pb2.Duration | None = ...,
+        conference_id: _builtins.str = ...,
+        conference_revision: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time", "waited", b"waited"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time", "notice_id", b"notice_id", "notice_version", b"notice_version", "unanswered_kind", b"unanswered_kind", "unanswered_message_id", b"unanswered_message_id", "waited", b"waited"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conference_id", b"conference_id", "conference_revision", b"conference_revision", "due_time", b"due_time", "notice_id", b"notice_id", "notice_version", b"notice_version", "unanswered_kind", b"unanswered_kind", "unanswered_message_id", b"unanswered_message_id", "waited", b"waited"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

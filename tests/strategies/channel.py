@@ -186,8 +186,9 @@ def incident_reports() -> st.SearchStrategy[IncidentReport]:
         position=lat_lngs(),
         altitude=altitudes(),
         aircraft=st.lists(involved_aircraft(), min_size=1, max_size=limits.MAX_INVOLVED_AIRCRAFT),
-        closest_lateral_m=_metres(),
-        closest_vertical_m=_metres(),
+        # Unset when unknown (DCF-INC-008).
+        closest_lateral_m=st.none() | _metres(),
+        closest_vertical_m=st.none() | _metres(),
         narrative=texts(max_size=400),
     )
 
@@ -291,4 +292,15 @@ def example_incident() -> IncidentReport:
         closest_lateral_m=150.0,
         closest_vertical_m=30.0,
         narrative="Unannounced crossing 150 m ahead of the tanker.",
+    )
+
+
+def example_incident_unknown_approach() -> IncidentReport:
+    """An encounter whose closest approach nobody measured: both distances unset, not 0."""
+    return example_incident().model_copy(
+        update={
+            "closest_lateral_m": None,
+            "closest_vertical_m": None,
+            "narrative": "Aircraft sighted crossing at night; distance not measured.",
+        }
     )

@@ -6,28 +6,22 @@ unique is drawn unique, and the agenda never takes longer than the conference.
 
 from __future__ import annotations
 
-import copy
-import enum
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from google.protobuf.duration_pb2 import Duration
-from google.protobuf.timestamp_pb2 import Timestamp
-from hypothesis import assume
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
 from deconflict import limits
-from deconflict.models.base import Message, field_violations
 from deconflict.models.conference import (
     ActionItem,
     AgendaItem,
     AgendaItemKind,
     Classification,
     ConferenceAnswer,
+    ConferenceCancellation,
     ConferenceDecline,
     ConferenceProposal,
     ConferenceRecord,
+    ConferenceState,
     Decision,
     DocumentRef,
     Participant,
@@ -35,37 +29,10 @@ from deconflict.models.conference import (
     SlotAcceptance,
     TimeSlot,
 )
+from deconflict.models.conference_service import ConferenceStatus
 from tests.strategies.geometry import durations, utc_times
 
 MICROSECOND = timedelta(microseconds=1)
-DELETE = object()
-"""As the value given to `changed`: remove the field, as if the sender left it out."""
-
-
-def changed(data: Any, path: str, value: Any) -> Any:
-    """A deep copy of `data` (model_dump output) with the field at dotted `path` replaced.
-
-    `value` may be DELETE, or a function of the old value (e.g. to repeat a list element).
-    """
-    out = copy.deepcopy(data)
-    *parents, last = [int(part) if part.isdigit() else part for part in path.split(".")]
-    node = out
-    for part in parents:
-        node = node[part]
-    if value is DELETE:
-        del node[last]
-    else:
-        node[last] = value(node[last]) if callable(value) else value
-    return out
-
-
-def refusal_paths(model: type[Message], data: Any) -> list[str]:
-    """The field paths of every violation when `data` is validated as `model` (it must be refused)."""
-    try:
-        model.model_validate(data)
-    except ValidationError as error:
-        return [path for path, _ in field_violations(error)]
-    raise AssertionError(f"{model.__name__} accepted {data!r}")
 
 
 def identifiers() -> st.SearchStrategy[str]:
@@ -208,6 +175,40 @@ def conference_records(draw: st.DrawFn) -> ConferenceRecord:
     )
 
 
+def conference_cancellations() -> st.SearchStrategy[ConferenceCancellation]:
+    return st.builds(ConferenceCancellation, conference_id=identifiers(), reason=texts())
+
+
+@st.composite
+def conference_statuses(draw: st.DrawFn, state: ConferenceState | None = None) -> ConferenceStatus:
+    """Statuses whose revision, slot and record agree with their state (DCF-CNF-039)."""
+    chosen = draw(st.sampled_from(list(ConferenceState))) if state is None else state
+    if chosen == ConferenceState.PROPOSED:
+        revision = 1
+    elif chosen == ConferenceState.COUNTERED:
+        revision = draw(st.integers(2, 2**32 - 1))
+    else:
+        revision = draw(st.integers(1, 2**32 - 1))
+    proposal = draw(conference_proposals(revision=revision))
+    slot = draw(st.sampled_from(proposal.candidate_slots))
+    if chosen == ConferenceState.CANCELLED:
+        # Called off once scheduled (the slot stays), or while still open (no slot).
+        slot = draw(st.sampled_from([slot, None]))
+    elif chosen not in (ConferenceState.SCHEDULED, ConferenceState.RECORDED):
+        slot = None
+    record = None
+    if chosen == ConferenceState.RECORDED:
+        record = draw(conference_records()).model_copy(update={"conference_id": proposal.conference_id})
+    return ConferenceStatus(
+        channel_id=draw(identifiers()),
+        state=chosen,
+        proposer=draw(identifiers()),
+        proposal=proposal,
+        scheduled_slot=slot,
+        record=record,
+    )
+
+
 # Fixed examples: one valid message of each kind, for the tables of invalid inputs.
 
 T0 = datetime(2025, 10, 1, 9, 0, tzinfo=UTC)
@@ -279,72 +280,5 @@ def example_record() -> ConferenceRecord:
     )
 
 
-# Breaking a valid protobuf message in one place, as a hostile or buggy peer might.
-
-
-def bad_identifiers() -> st.SearchStrategy[str]:
-    """Strings that are not identifiers: empty, too long, or with a character ids do not allow."""
-    return st.one_of(
-        st.just(""),
-        st.text("abc", min_size=limits.MAX_IDENTIFIER + 1, max_size=limits.MAX_IDENTIFIER + 8),
-        st.builds(lambda head, bad: head + bad, identifiers(), st.sampled_from([" ", "\n", "é", "#", "\x00"])),
-        st.sampled_from(["-leading", ".leading", "_leading"]),
-    )
-
-
-def bad_short_texts(required: bool = True) -> st.SearchStrategy[str]:
-    too_long = st.text("xy", min_size=limits.MAX_SHORT_TEXT + 1, max_size=limits.MAX_SHORT_TEXT + 8)
-    return st.one_of(st.just(""), too_long) if required else too_long
-
-
-def break_timestamp(draw: st.DrawFn, stamp: Timestamp) -> None:
-    """Out of the protobuf Timestamp range, or finer than a microsecond."""
-    how = draw(st.sampled_from(["too late", "too early", "nanoseconds", "nanos out of range"]))
-    if how == "too late":
-        stamp.seconds = draw(st.integers(253402300800, 2**62))
-    elif how == "too early":
-        stamp.seconds = draw(st.integers(-(2**62), -62135596801))
-    elif how == "nanoseconds":
-        stamp.nanos = draw(st.integers(0, 999_999)) * 1000 + draw(st.integers(1, 999))
-    else:
-        stamp.nanos = draw(st.one_of(st.integers(-(2**31), -1), st.integers(1_000_000_000, 2**31 - 1)))
-
-
-def break_duration(draw: st.DrawFn, span: Duration, longest: timedelta, zero_allowed: bool = False) -> None:
-    """Negative (or zero when it must be positive), longer than `longest`, or not a valid Duration."""
-    how = draw(st.sampled_from(["too short", "too long", "nanoseconds", "mixed signs"]))
-    span.nanos = 0
-    if how == "too short":
-        span.seconds = draw(st.integers(-(10**9), -1 if zero_allowed else 0))
-    elif how == "too long":
-        span.seconds = draw(st.integers(int(longest.total_seconds()) + 1, 315_576_000_000))
-    elif how == "nanoseconds":
-        span.seconds = draw(st.integers(1, 60))
-        span.nanos = draw(st.integers(1, 999))
-    else:
-        span.seconds = draw(st.integers(1, 10**6))
-        span.nanos = -1000 * draw(st.integers(1, 999_999))
-
-
-def bad_enum_numbers(known: type[enum.IntEnum]) -> st.SearchStrategy[int]:
-    """0 (UNSPECIFIED) or a number the schema does not define (proto3 enums are open)."""
-    return st.one_of(st.just(0), st.integers(max(known) + 1, 2**31 - 1), st.integers(-(2**31), -1))
-
-
-def pick_index(draw: st.DrawFn, items: Any) -> int:
-    """An index into a non-empty repeated field (the example is skipped when it is empty)."""
-    assume(len(items) > 0)
-    return draw(st.integers(0, len(items) - 1))
-
-
-def repeat_element(draw: st.DrawFn, items: Any, name: str, limit: int, key: str = "") -> str:
-    """Appends a copy of an element of repeated message field `name`; the path of the refusal.
-
-    The copy repeats an element (refused at the copy, or its `key` field), or makes
-    the list one too long (refused at the list).
-    """
-    original = items[pick_index(draw, items)]
-    items.add().CopyFrom(original)
-    if len(items) > limit:
-        return name
-    return f"{name}[{len(items) - 1}]" + (f".{key}" if key else "")
+def example_conference_cancellation() -> ConferenceCancellation:
+    return ConferenceCancellation(conference_id="conf-1", reason="The incident review moves to the next meeting")

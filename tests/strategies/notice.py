@@ -42,9 +42,12 @@ from deconflict.models.notice import (
     NoticeCategory,
     NoticeState,
 )
+from deconflict.models.notice_service import NoticeRecord
 from deconflict.models.response import (
     AWAITING_ANSWER,
+    FINAL_RESPONSES,
     ConflictingNotice,
+    DialogueState,
     LogicalAcknowledgement,
     MessageKind,
     OperationalResponse,
@@ -137,6 +140,9 @@ def conflicting_notices() -> st.SearchStrategy[ConflictingNotice]:
     )
 
 
+THIRD_PARTY_REMARK = "A notice on another channel is in the way."
+
+
 @st.composite
 def operational_responses(draw: st.DrawFn, kind: ResponseKind | None = None) -> OperationalResponse:
     chosen = draw(st.sampled_from(list(ResponseKind))) if kind is None else kind
@@ -145,15 +151,19 @@ def operational_responses(draw: st.DrawFn, kind: ResponseKind | None = None) -> 
     remarks = draw(texts())
     if UnableReason.OTHER in reasons and not remarks.strip():
         remarks = "Other: see the agreement."
+    conflicts: list[ConflictingNotice] = []
+    if UnableReason.CONFLICT in reasons:
+        # Conflicts on this channel are listed; those with a third party's notice only said (DCF-CFL-019).
+        conflicts = draw(st.lists(conflicting_notices(), max_size=3))
+        if not conflicts and not remarks.strip():
+            remarks = THIRD_PARTY_REMARK
     return OperationalResponse(
         notice_id=draw(identifiers()),
         notice_version=draw(versions()),
         kind=chosen,
         reasons=reasons,
         offending_field=draw(texts()) if unable else "",
-        conflicts=(
-            draw(st.lists(conflicting_notices(), min_size=1, max_size=3)) if UnableReason.CONFLICT in reasons else []
-        ),
+        conflicts=conflicts,
         counter_volumes=(draw(st.lists(volume4ds(), min_size=1, max_size=2)) if chosen == ResponseKind.COUNTER else []),
         remarks=remarks,
     )
@@ -187,16 +197,51 @@ def logical_acknowledgements(draw: st.DrawFn) -> LogicalAcknowledgement:
 
 
 @st.composite
-def response_timeouts(draw: st.DrawFn) -> ResponseTimeout:
-    kind = draw(st.sampled_from(sorted(AWAITING_ANSWER)))
-    proposal = kind == MessageKind.CONFERENCE_PROPOSAL
+def response_timeouts(draw: st.DrawFn, kind: MessageKind | None = None) -> ResponseTimeout:
+    """Timeouts of a notice or amendment (naming its notice version) or of a conference proposal (its revision)."""
+    chosen = draw(st.sampled_from(sorted(AWAITING_ANSWER))) if kind is None else kind
+    proposal = chosen == MessageKind.CONFERENCE_PROPOSAL
     return ResponseTimeout(
         unanswered_message_id=draw(identifiers()),
-        unanswered_kind=kind,
+        unanswered_kind=chosen,
         notice_id="" if proposal else draw(identifiers()),
         notice_version=0 if proposal else draw(versions()),
         due_time=draw(utc_times()),
         waited=draw(st.timedeltas(min_value=timedelta(0), max_value=limits.MAX_DURATION)),
+        conference_id=draw(identifiers()) if proposal else "",
+        conference_revision=draw(versions()) if proposal else 0,
+    )
+
+
+@st.composite
+def notice_records(draw: st.DrawFn) -> NoticeRecord:
+    """Records whose dialogue state agrees with the last response, the due time and the notice (DCF-RSP-035)."""
+    dialogue = draw(st.sampled_from(list(DialogueState)))
+    if dialogue == DialogueState.SUPERSEDED:
+        state = draw(st.sampled_from([NoticeState.CANCELLED, NoticeState.EXPIRED]))
+    elif dialogue == DialogueState.ANSWERED:
+        state = draw(st.sampled_from(list(NoticeState)))
+    else:
+        state = NoticeState.ACTIVE
+    last_response: ResponseKind | None
+    if dialogue == DialogueState.PENDING:
+        last_response = None
+    elif dialogue == DialogueState.STANDBY:
+        last_response = ResponseKind.STANDBY
+    elif dialogue == DialogueState.ANSWERED:
+        last_response = draw(st.sampled_from(sorted(FINAL_RESPONSES)))
+    else:
+        last_response = draw(st.sampled_from([None, ResponseKind.STANDBY]))
+    waiting = dialogue in (DialogueState.PENDING, DialogueState.STANDBY)
+    return NoticeRecord(
+        channel_id=draw(identifiers()),
+        notice=draw(flight_notices(state=state)),
+        late=draw(st.booleans()),
+        received_time=draw(utc_times()),
+        last_response=last_response,
+        response_due_time=draw(st.none() | utc_times()) if waiting else None,
+        dialogue_state=dialogue,
+        mode=draw(st.sampled_from(list(Mode))),
     )
 
 
@@ -370,6 +415,18 @@ def example_timeout() -> ResponseTimeout:
         notice_version=1,
         due_time=T0 + HOUR,
         waited=HOUR + timedelta(minutes=5),
+    )
+
+
+def example_conference_timeout() -> ResponseTimeout:
+    """Revision 2 of conference conf-1 (a counter) went unanswered."""
+    return ResponseTimeout(
+        unanswered_message_id="msg-7",
+        unanswered_kind=MessageKind.CONFERENCE_PROPOSAL,
+        due_time=T0 + 48 * HOUR,
+        waited=48 * HOUR,
+        conference_id="conf-1",
+        conference_revision=2,
     )
 
 
