@@ -9,7 +9,8 @@ from pathlib import Path
 from google.protobuf.internal import api_implementation
 
 ROOT = Path(__file__).resolve().parent.parent
-GENERATED = ("deconflict/v1",)
+sys.path.insert(0, str(ROOT / "scripts"))
+from generate_code import PACKAGES as GENERATED  # noqa: E402
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -43,7 +44,7 @@ def test_generated_code_is_up_to_date(tmp_path):
         problems += [f"{package}/{name}: committed, not generated" for name in sorted(committed.keys() - fresh.keys())]
     assert not problems, (
         "the committed generated code is not what proto/ gives: run `python scripts/generate_code.py` "
-        "(only generated code belongs in deconflict/v1)\n  " + "\n  ".join(problems)
+        "(only generated code belongs in the generated packages)\n  " + "\n  ".join(problems)
     )
 
 
