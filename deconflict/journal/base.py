@@ -1,0 +1,96 @@
+"""The journal's interface: what a node stores, in which order, and how it learns that it is durable.
+
+A node stores every message it sends and receives in its journal before it acts on it ("store durably first,
+acknowledge second", DCF-ENV-031, DCF-ENV-033, DCF-JNL-001), and rebuilds its whole state at start by replaying
+the journal. A backend (SQLite now, PostgreSQL later) implements `Journal`; the node is written against this
+module only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+class Direction(enum.StrEnum):
+    """Which way a journal record went, from the point of view of the node that keeps the journal."""
+
+    IN = "in"  # an envelope received from a peer
+    OUT = "out"  # an envelope this node sent (stored before it is sent)
+    ACK_IN = "ack_in"  # a peer's signed logical acknowledgement of one of our OUT envelopes
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One message as the journal stores it. The journal checks types and ranges, never meaning."""
+
+    channel_id: str
+    direction: Direction
+    message_id: str  # the envelope's message id (for ACK_IN: the id of our message acknowledged)
+    sender: str  # the envelope's sender (for ACK_IN: the acknowledging party)
+    sequence: int  # the envelope's sequence (for ACK_IN: that of our message acknowledged)
+    kind: str  # the envelope body's field name ("notice", "response", ...) or "acknowledgement"
+    payload: bytes  # the exact serialized SignedPayload as received or sent
+    stored_time: datetime  # UTC, set by the caller
+    meta: bytes = b""  # node-side facts, opaque to the journal (the node puts msgpack here)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A record at its place in the journal."""
+
+    position: int  # 0, 1, 2, ... gap-free, in append order
+    record: Record
+
+
+@dataclass(frozen=True, slots=True)
+class JournalStats:
+    """Counters of the writer, for tests and benchmarks: batching shows as records_committed >> commits."""
+
+    commits: int
+    records_committed: int
+    largest_batch: int
+
+
+class JournalError(Exception):
+    """Base of the journal's own errors."""
+
+
+class JournalUnavailableError(JournalError):
+    """Storage failed, or the journal is closed: the record is not known to be durable, and the journal refuses
+    every later append. The node stops; a restart replays what is durable."""
+
+
+class JournalFormatError(JournalError):
+    """The file is not a journal this code can open (another schema version, or not a journal at all)."""
+
+
+class Journal(Protocol):
+    """An append-only, gap-free, durable sequence of records."""
+
+    def append(self, record: Record) -> asyncio.Future[int]:
+        """Enqueue synchronously (call order = position order) and return a future that resolves to the
+        position once the record is durable, or fails with JournalUnavailableError."""
+        ...
+
+    def entries(self, from_position: int = 0) -> Iterator[Entry]:
+        """Durable entries from `from_position` on, in position order (synchronous: for replay at start and
+        for tools)."""
+        ...
+
+    async def read(self, from_position: int, limit: int) -> list[Entry]:
+        """At most `limit` durable entries from `from_position` on, read off the event loop thread."""
+        ...
+
+    @property
+    def size(self) -> int:
+        """Number of entries appended (durable or pending): the position the next append gets."""
+        ...
+
+    async def close(self) -> None:
+        """Make everything pending durable (or fail it), then stop; later appends are refused."""
+        ...

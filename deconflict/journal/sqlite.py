@@ -1,0 +1,579 @@
+"""The journal in one SQLite file: WAL mode, synchronous=FULL, group commit on a dedicated writer thread.
+
+Why this shape (docs/spec/02-envelope.md DCF-ENV-031; the performance budget):
+- An fsync on the event loop thread sends every other request's latency up with it, so the loop thread never
+  writes: `append` only numbers the record and queues it; the writer thread, which alone holds the write
+  connection, inserts everything queued in ONE transaction, commits (the fsync), then resolves the futures on the
+  loop with a single `call_soon_threadsafe` per batch.
+- A commit per record would cap the node at the disk's fsync rate; one commit per batch of whatever queued up
+  during the previous fsync lets throughput grow with the number of concurrent appenders, with no added delay
+  when the node is idle.
+- A failed commit leaves the journal's durable content unknown to this process, so the journal fails every
+  pending record and refuses all later ones; the node stops and a restart replays what is durable. SQLite's
+  transaction makes a batch land whole or not at all.
+
+Positions are assigned at `append` time, on the loop thread, so call order is position order and the writer only
+stores what it is given. The file carries `PRAGMA application_id` and its schema version in `PRAGMA user_version`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import queue
+import sqlite3
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from deconflict.journal.base import (
+    Direction,
+    Entry,
+    Journal,
+    JournalFormatError,
+    JournalStats,
+    JournalUnavailableError,
+    Record,
+)
+
+if sys.platform != "win32":
+    import fcntl
+
+__all__ = ["SCHEMA_VERSION", "SqliteJournal", "open_journal", "read_journal"]
+
+_log = logging.getLogger(__name__)
+
+SCHEMA_VERSION: Final = 1
+# "DCFJ": marks the file as a deconflict journal, so a stranger's SQLite file is refused, not migrated.
+APPLICATION_ID: Final = 0x4443464A
+
+_SCHEMA: Final = """
+CREATE TABLE entries (
+    position INTEGER PRIMARY KEY,
+    channel_id TEXT NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('in', 'out', 'ack_in')),
+    message_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    stored_time_us INTEGER NOT NULL,
+    meta BLOB NOT NULL
+) STRICT;
+CREATE INDEX entries_by_sequence ON entries (channel_id, direction, sequence);
+"""
+_COLUMNS: Final = "position, channel_id, direction, message_id, sender, sequence, kind, payload, stored_time_us, meta"
+_INSERT: Final = f"INSERT INTO entries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_PAGE: Final = f"SELECT {_COLUMNS} FROM entries WHERE position >= ? ORDER BY position LIMIT ?"
+
+SYNCHRONOUS_MODES: Final = ("FULL", "NORMAL")
+# One transaction holds at most this many records, or about this many payload bytes (a record may carry up to
+# 1 MiB): bounds a commit's duration and memory, not throughput.
+MAX_BATCH: Final = 4096
+MAX_BATCH_BYTES: Final = 16 << 20
+# entries() reads this many rows per statement, so no read transaction stays open across a long replay.
+_PAGE_SIZE: Final = 1024
+_BUSY_TIMEOUT_MS: Final = 5000
+# The checkpointer copies the WAL back into the database about every this many WAL frames (pages) written, as
+# SQLite's automatic checkpoint would. Python cannot see the frame count, so the writer estimates it: a commit
+# rewrites at least the last table page and an index page, plus the pages its rows fill.
+CHECKPOINT_FRAMES: Final = 1000
+_PAGE_BYTES: Final = 4096
+_FRAMES_PER_COMMIT: Final = 2
+# SQLite restarts the WAL from its beginning (overwriting, which keeps fsync cheap) only once a checkpoint has
+# caught up with its end; under sustained appends a concurrent checkpoint never does. Past this many frames
+# (16 MB) the writer runs one checkpoint itself between two commits, so that the next one restarts the WAL.
+MAX_WAL_FRAMES: Final = 4096
+_MAX_INT64: Final = (1 << 63) - 1
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+_DIRECTIONS: Final = {d.value: d for d in Direction}
+
+# A row as inserted: position, then the record's fields with the time in integer microseconds UTC.
+_Row = tuple[int, str, str, str, str, int, str, bytes, int, bytes]
+_Item = tuple[_Row, asyncio.Future[int]]
+
+
+def open_journal(path: Path, *, synchronous: str = "FULL") -> SqliteJournal:
+    """Open (creating if needed) the journal at `path`. See SqliteJournal."""
+    return SqliteJournal(path, synchronous=synchronous)
+
+
+class SqliteJournal:
+    """The Journal on SQLite.
+
+    Opening blocks until the writer thread has opened the file and checked (or created) its schema: call it at
+    start, before serving. No event loop is needed to open and replay; the journal binds to the running loop at
+    the first `append` and must then always be used from that loop's thread.
+
+    `before_commit`, when set, runs on the writer thread inside each transaction, after the inserts and before
+    the commit; tests use it to inject faults and to see which thread commits.
+    """
+
+    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+        mode = synchronous.upper()
+        if mode not in SYNCHRONOUS_MODES:
+            raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}, not {synchronous!r}")
+        if mode != "FULL":
+            _log.warning(
+                "journal %s opened with synchronous=%s: acknowledged records may be lost on power loss", path, mode
+            )
+        self.path = Path(path)
+        self.synchronous = mode
+        self.before_commit: Callable[[sqlite3.Connection], None] | None = None
+        self._lock_fd = _lock(self.path)
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._size = 0
+        self._closed = False
+        # Set once, by the writer thread, when a transaction fails; read by append on the loop thread.
+        self._failure: BaseException | None = None
+        self._commits = 0
+        self._records_committed = 0
+        self._largest_batch = 0
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._readers_closed = False
+        self._unchecked_frames = 0
+        self._ready = threading.Event()
+        self._open_error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"journal-writer {self.path.name}", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._open_error is not None:
+            self._thread.join()
+            _unlock(self._lock_fd)
+            raise self._open_error
+        self._checkpointer = _Checkpointer(self.path)
+
+    # -- the Journal interface -------------------------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def append(self, record: Record) -> asyncio.Future[int]:
+        """Number the record, queue it for the writer and return the future of its position.
+
+        The position is `size` as read just before this call, so a caller can put it in what it stores with
+        the record (an acknowledgement's journal_position) before appending. A record of the wrong types (which
+        would fail the whole batch in the writer) is refused here with TypeError or ValueError, and takes no
+        position. Cancelling the future does not withdraw the record.
+        """
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise RuntimeError("the journal is bound to another event loop")
+        if self._failure is not None:
+            raise self._unavailable()
+        if self._closed:
+            raise JournalUnavailableError(f"journal {self.path} is closed")
+        row = _row(self._size, record)
+        future: asyncio.Future[int] = loop.create_future()
+        self._queue.put((row, future))
+        self._size += 1
+        return future
+
+    def entries(self, from_position: int = 0) -> Iterator[Entry]:
+        """Durable entries from `from_position` on, page by page; entries that become durable during the
+        iteration may or may not be included."""
+        with self._reader() as connection:
+            yield from _iter_pages(connection, from_position)
+
+    async def read(self, from_position: int, limit: int) -> list[Entry]:
+        if limit < 0:
+            raise ValueError("limit must not be negative")
+        return await asyncio.to_thread(self._read_page, from_position, limit)
+
+    async def close(self) -> None:
+        """Let the writer commit everything queued, resolve those futures, then release the file."""
+        # Readers go first, so the writer's connection is the last one and SQLite checkpoints and removes the WAL.
+        with self._readers_lock:
+            self._readers_closed = True
+            readers, self._readers = self._readers, []
+        for connection in readers:
+            connection.close()
+        await asyncio.to_thread(self._checkpointer.stop)
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+        # Joining off the loop lets the writer's last call_soon_threadsafe callbacks run first (FIFO).
+        await asyncio.to_thread(self._thread.join)
+        _unlock(self._lock_fd)
+        self._lock_fd = -1
+
+    # -- counters and state ----------------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> JournalStats:
+        return JournalStats(self._commits, self._records_committed, self._largest_batch)
+
+    @property
+    def writer_thread_id(self) -> int | None:
+        return self._thread.ident
+
+    @property
+    def failure(self) -> BaseException | None:
+        """The storage error that made the journal unavailable, if any."""
+        return self._failure
+
+    # -- the writer thread -----------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            connection = _connect_writer(self.path, self.synchronous)
+            self._size = _stored_size(connection)
+        except BaseException as exc:
+            self._open_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            while True:
+                batch, closing = self._take()
+                if batch:
+                    if self._failure is None:
+                        self._commit(connection, batch)
+                    else:
+                        self._post(self._fail_batch, batch)
+                if closing:
+                    return
+        finally:
+            connection.close()
+
+    def _take(self) -> tuple[list[_Item], bool]:
+        """Block for one item, then take whatever else is already queued: that is the group of the commit."""
+        item = self._queue.get()
+        if item is None:
+            return [], True
+        batch = [item]
+        batch_bytes = len(item[0][7])
+        while len(batch) < MAX_BATCH and batch_bytes < MAX_BATCH_BYTES:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                return batch, True
+            batch.append(item)
+            batch_bytes += len(item[0][7])
+        return batch, False
+
+    def _commit(self, connection: sqlite3.Connection, batch: list[_Item]) -> None:
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.executemany(_INSERT, [row for row, _ in batch])
+            if self.before_commit is not None:
+                self.before_commit(connection)
+            connection.execute("COMMIT")
+        except Exception as exc:
+            # The records were not acknowledged; whether a failed COMMIT reached the disk is unknown, so the
+            # journal stops here and a restart decides from what is on disk.
+            with contextlib.suppress(Exception):
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+            _log.error("journal %s: storage failed, refusing further appends: %r", self.path, exc)
+            self._failure = exc
+            self._post(self._fail_batch, batch)
+            return
+        self._commits += 1
+        self._records_committed += len(batch)
+        self._largest_batch = max(self._largest_batch, len(batch))
+        self._post(_resolve_batch, batch)
+        batch_bytes = sum(len(row[7]) + len(row[9]) for row, _ in batch)
+        self._unchecked_frames += _FRAMES_PER_COMMIT + batch_bytes // _PAGE_BYTES
+        if self._unchecked_frames >= CHECKPOINT_FRAMES:
+            self._unchecked_frames = 0
+            self._checkpoint(connection)
+
+    def _checkpoint(self, connection: sqlite3.Connection) -> None:
+        """Hand the checkpoint to the checkpointer, unless the WAL outgrew it; the batch is already resolved,
+        so a checkpoint here delays only the records queued behind it, and rarely."""
+        if self._checkpointer.running and not self._checkpointer.wal_too_long:
+            self._checkpointer.request()
+            return
+        try:
+            busy, wal_frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error as exc:  # the records are durable in the WAL; a failing disk fails the next commit
+            _log.warning("journal %s: checkpoint failed: %r", self.path, exc)
+            return
+        # Caught up: the next commit restarts the WAL. Otherwise (the checkpointer was still busy) try again later.
+        self._checkpointer.wal_too_long = bool(busy) or copied < wal_frames
+
+    def _post(self, callback: Callable[[list[_Item]], None], batch: list[_Item]) -> None:
+        loop = self._loop
+        if loop is None:  # pragma: no cover - items exist only after append bound a loop
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is left to tell
+            loop.call_soon_threadsafe(callback, batch)
+
+    # -- the loop thread -------------------------------------------------------------------------------------
+
+    def _fail_batch(self, batch: list[_Item]) -> None:
+        for _, future in batch:
+            if not future.done():
+                future.set_exception(self._unavailable())
+
+    def _unavailable(self) -> JournalUnavailableError:
+        # A fresh exception per future: one instance raised in many tasks would pile up their tracebacks.
+        error = JournalUnavailableError(f"journal {self.path} is unavailable: storage failed ({self._failure!r})")
+        error.__cause__ = self._failure
+        return error
+
+    # -- readers ---------------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """Borrow a read-only connection (never the writer's), from any thread, one user at a time."""
+        with self._readers_lock:
+            if self._readers_closed:
+                raise JournalUnavailableError(f"journal {self.path} is closed")
+            connection = self._readers.pop() if self._readers else None
+        if connection is None:
+            connection = _connect_reader(self.path)
+        try:
+            yield connection
+        finally:
+            with self._readers_lock:
+                keep = not self._readers_closed
+                if keep:
+                    self._readers.append(connection)
+            if not keep:
+                connection.close()
+
+    def _read_page(self, from_position: int, limit: int) -> list[Entry]:
+        with self._reader() as connection:
+            return [_entry(row) for row in connection.execute(_PAGE, (from_position, limit))]
+
+
+class _Checkpointer:
+    """Copies the WAL back into the database file on its own thread and connection, so that no commit waits
+    for a checkpoint's writes and fsync (with SQLite's automatic checkpoint in the commit they made the p99)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._due = threading.Event()
+        self._stopping = False
+        # Set here, read and cleared by the writer thread: the WAL is past MAX_WAL_FRAMES.
+        self.wal_too_long = False
+        # False if the checkpointer could not start: the writer then checkpoints itself.
+        self.running = True
+        self._thread = threading.Thread(target=self._run, name=f"journal-checkpointer {path.name}", daemon=True)
+        self._thread.start()
+
+    def request(self) -> None:
+        self._due.set()
+
+    def stop(self) -> None:
+        """Blocking; afterwards the writer's connection is the last one, and its close checkpoints the rest."""
+        self._stopping = True
+        self._due.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            connection = sqlite3.connect(self._path, isolation_level=None)
+            connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        except sqlite3.Error as exc:
+            _log.warning("journal %s: checkpointer not started, the writer checkpoints itself: %r", self._path, exc)
+            self.running = False
+            return
+        try:
+            while True:
+                self._due.wait()
+                self._due.clear()
+                if self._stopping:
+                    return
+                try:
+                    # PASSIVE never waits for the writer nor blocks it.
+                    _, wal_frames, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.Error as exc:
+                    _log.warning("journal %s: checkpoint failed: %r", self._path, exc)
+                    continue
+                if wal_frames > MAX_WAL_FRAMES:
+                    self.wal_too_long = True
+        finally:
+            connection.close()
+
+
+def read_journal(path: Path, from_position: int = 0) -> Iterator[Entry]:
+    """Durable entries of the journal at `path`, read-only and without taking the writer's lock: for tools that
+    inspect or verify a journal, even while its node runs."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no journal at {path}")
+    connection = _connect_reader(Path(path))
+    try:
+        _check_format(connection, Path(path))
+        yield from _iter_pages(connection, from_position)
+    finally:
+        connection.close()
+
+
+# -- rows ------------------------------------------------------------------------------------------------------
+
+
+def _row(position: int, record: Record) -> _Row:
+    """Check a record's types on the caller's thread and flatten it to a row.
+
+    Bytes must be `bytes`: a bytearray changed by the caller before the writer reads it would be stored with
+    other bytes than those acknowledged.
+    """
+    direction = _DIRECTIONS.get(record.direction)
+    if direction is None:
+        raise ValueError(f"direction must be a Direction, not {record.direction!r}")
+    for name in ("channel_id", "message_id", "sender", "kind"):
+        if type(getattr(record, name)) is not str:
+            raise TypeError(f"{name} must be str")
+    for name in ("payload", "meta"):
+        if type(getattr(record, name)) is not bytes:
+            raise TypeError(f"{name} must be bytes")
+    if type(record.sequence) is not int or not 0 <= record.sequence <= _MAX_INT64:
+        raise ValueError(f"sequence must be an int from 0 to 2**63-1, not {record.sequence!r}")
+    if not isinstance(record.stored_time, datetime) or record.stored_time.utcoffset() is None:
+        raise ValueError("stored_time must be a timezone-aware datetime")
+    stored_time_us = (record.stored_time - _EPOCH) // _MICROSECOND
+    return (
+        position,
+        record.channel_id,
+        direction.value,
+        record.message_id,
+        record.sender,
+        record.sequence,
+        record.kind,
+        record.payload,
+        stored_time_us,
+        record.meta,
+    )
+
+
+def _entry(row: tuple[Any, ...]) -> Entry:
+    position, channel_id, direction, message_id, sender, sequence, kind, payload, stored_time_us, meta = row
+    record = Record(
+        channel_id=channel_id,
+        direction=_DIRECTIONS[direction],
+        message_id=message_id,
+        sender=sender,
+        sequence=sequence,
+        kind=kind,
+        payload=payload,
+        stored_time=_EPOCH + timedelta(microseconds=stored_time_us),
+        meta=meta,
+    )
+    return Entry(position, record)
+
+
+def _iter_pages(connection: sqlite3.Connection, from_position: int) -> Iterator[Entry]:
+    # A statement per page: each read transaction is short, so a slow consumer never holds back checkpoints.
+    position = from_position
+    while True:
+        rows = connection.execute(_PAGE, (position, _PAGE_SIZE)).fetchall()
+        for row in rows:
+            yield _entry(row)
+        if len(rows) < _PAGE_SIZE:
+            return
+        position = rows[-1][0] + 1
+
+
+def _resolve_batch(batch: list[_Item]) -> None:
+    for (position, *_), future in batch:
+        if not future.done():  # a caller may have cancelled its wait; the record is durable all the same
+            future.set_result(position)
+
+
+# -- connections and schema ------------------------------------------------------------------------------------
+
+
+def _connect_writer(path: Path, synchronous: str) -> sqlite3.Connection:
+    # isolation_level=None: the writer issues BEGIN and COMMIT itself, so a batch is exactly one transaction.
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        # Check before changing anything: a stranger's file is refused untouched.
+        version = _check_format(connection, path)
+        (journal_mode,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
+        if str(journal_mode).lower() != "wal":
+            raise JournalUnavailableError(f"journal {path}: SQLite refused WAL mode (got {journal_mode!r})")
+        connection.execute(f"PRAGMA synchronous = {synchronous}")
+        connection.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's job, off the commit path
+        if version == 0:
+            _create_schema(connection)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _connect_reader(path: Path) -> sqlite3.Connection:
+    uri = path.resolve().as_uri() + "?mode=ro"
+    connection = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+    return connection
+
+
+def _check_format(connection: sqlite3.Connection, path: Path) -> int:
+    """Return the file's schema version (0: an empty file, to be created), or refuse a file that is not ours."""
+    try:
+        (application_id,) = connection.execute("PRAGMA application_id").fetchone()
+        (version,) = connection.execute("PRAGMA user_version").fetchone()
+        (tables,) = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise JournalFormatError(f"{path} is not a journal: {exc}") from exc
+    if application_id == 0 and version == 0 and tables == 0:
+        return 0
+    if application_id != APPLICATION_ID:
+        raise JournalFormatError(f"{path} is not a deconflict journal (application_id {application_id:#x})")
+    if version != SCHEMA_VERSION:
+        raise JournalFormatError(
+            f"{path} is a journal of schema version {version}; this code reads schema version {SCHEMA_VERSION} only"
+            " (open it with the matching release, or migrate it)"
+        )
+    return int(version)
+
+
+def _create_schema(connection: sqlite3.Connection) -> None:
+    # executescript commits first; the explicit transaction makes table, index and version appear together.
+    connection.executescript(
+        f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA application_id = {APPLICATION_ID}; "
+        f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+    )
+
+
+def _stored_size(connection: sqlite3.Connection) -> int:
+    (last,) = connection.execute("SELECT max(position) FROM entries").fetchone()
+    return 0 if last is None else int(last) + 1
+
+
+# -- one writer per file ---------------------------------------------------------------------------------------
+
+
+def _lock(path: Path) -> int:
+    """Hold an exclusive lock beside the file while open: two writers would hand out the same positions.
+
+    The lock is a separate file because SQLite's own byte-range locks live on the database file.
+    """
+    if sys.platform == "win32":  # pragma: no cover - no flock; one writer is the operator's duty there
+        return -1
+    fd = os.open(path.parent / f"{path.name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise JournalUnavailableError(f"journal {path} is already open for writing by another journal") from None
+    return fd
+
+
+def _unlock(fd: int) -> None:
+    if fd >= 0:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+if TYPE_CHECKING:
+
+    def _implements_journal(journal: SqliteJournal) -> Journal:
+        return journal  # mypy checks here that SqliteJournal satisfies the Journal protocol

@@ -1,0 +1,87 @@
+"""Logical acknowledgements, rebuilt byte for byte from what the journal stores.
+
+The same message twice gets the same acknowledgement (DCF-ACK spec): the
+acknowledgement is a deterministic function of the stored entry and the node's
+facts about it (kept in the journal record's `meta`), so a duplicate that
+arrives after a restart is answered with the same bytes as the first time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import msgspec
+
+from deconflict.bridge.envelope import seal_acknowledgement, signed_payload_to_proto
+from deconflict.models.response import LogicalAcknowledgement
+from deconflict.models.types import EPOCH
+from deconflict.node.ledger import Facts
+from deconflict.v1 import envelope_pb2
+
+
+class _StoredFacts(msgspec.Struct, array_like=True, frozen=True):
+    late: bool
+    due_us: int | None  # response_due_time, microseconds since the epoch
+    notice_id: str
+    notice_version: int
+
+
+_ENCODER = msgspec.msgpack.Encoder()
+_DECODER = msgspec.msgpack.Decoder(_StoredFacts)
+
+
+def encode_facts(facts: Facts) -> bytes:
+    due = facts.response_due_time
+    return _ENCODER.encode(
+        _StoredFacts(facts.late, None if due is None else _micros(due), facts.notice_id, facts.notice_version)
+    )
+
+
+def decode_facts(meta: bytes) -> Facts:
+    if not meta:
+        return Facts()
+    stored = _DECODER.decode(meta)
+    due = None if stored.due_us is None else _from_micros(stored.due_us)
+    return Facts(
+        late=stored.late, response_due_time=due, notice_id=stored.notice_id, notice_version=stored.notice_version
+    )
+
+
+def build_acknowledgement(
+    *,
+    channel_id: str,
+    party: str,
+    message_id: str,
+    sender: str,
+    sequence: int,
+    payload_sha256: bytes,
+    position: int,
+    stored_time: datetime,
+    facts: Facts,
+) -> envelope_pb2.SignedPayload:
+    """The signed acknowledgement of one stored message (signatures come with the security work)."""
+    acknowledgement = LogicalAcknowledgement(
+        channel_id=channel_id,
+        acknowledging_party=party,
+        message_id=message_id,
+        message_sender=sender,
+        message_sequence=sequence,
+        payload_sha256=payload_sha256,
+        journal_position=position,
+        stored_time=stored_time,
+        notice_id=facts.notice_id,
+        notice_version=facts.notice_version,
+        late=facts.late,
+        response_due_time=facts.response_due_time,
+    )
+    return signed_payload_to_proto(seal_acknowledgement(acknowledgement))
+
+
+def _micros(moment: datetime) -> int:
+    delta = moment - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _from_micros(value: int) -> datetime:
+
+    return EPOCH + timedelta(microseconds=value)

@@ -1,0 +1,133 @@
+"""A node's configuration: a TOML file naming the party, where it listens, its journal and its channels.
+
+```toml
+party = "ru-mod"
+listen = "127.0.0.1:50051"
+journal = "ru-mod.journal"        # relative paths are relative to this file
+policy = "automatic"              # or "operator": STANDBY at once, then an operator answers
+
+[[channels]]
+peer = "us-dod"
+peer_address = "127.0.0.1:50052"
+agreement = "agreement.toml"      # or the agreement's exact bytes, "agreement.binpb"
+```
+"""
+
+from __future__ import annotations
+
+import enum
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, ValidationError, model_validator
+
+from deconflict.bridge.channel import agreement_bytes, agreement_hash
+from deconflict.bridge.registry import binding_for
+from deconflict.models.base import Message, field_violations, refuse_repeats
+from deconflict.models.channel import Agreement
+from deconflict.models.types import Identifier, ShortText
+
+
+class ConfigError(ValueError):
+    """A configuration or agreement file that cannot be used, with where and why."""
+
+
+class ResponsePolicy(enum.StrEnum):
+    # ROGER when no conflict, UNABLE with the conflicts otherwise (DCF-RSP spec: automatic policy).
+    AUTOMATIC = "automatic"
+    # STANDBY at once; a person answers ACCEPT / UNABLE / COUNTER from the CLI.
+    OPERATOR = "operator"
+
+
+class ChannelConfig(Message):
+    peer: Identifier
+    peer_address: ShortText = ""
+    agreement: ShortText
+
+
+class NodeConfig(Message):
+    party: Identifier
+    listen: ShortText = "127.0.0.1:0"
+    journal: ShortText
+    policy: ResponsePolicy = ResponsePolicy.AUTOMATIC
+    # Plaintext gRPC, for local experiments only.
+    insecure: bool = True
+    channels: list[ChannelConfig] = Field(min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _distinct_peers(self) -> Self:
+        refuse_repeats("channels", [c.peer for c in self.channels], "peer", key="peer")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelAgreement:
+    """An agreement as this node holds it: the exact bytes, their hash and the validated model."""
+
+    model: Agreement
+    data: bytes
+    sha256: bytes
+
+    @property
+    def channel_id(self) -> str:
+        return self.model.channel_id
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedConfig:
+    config: NodeConfig
+    journal_path: Path
+    agreements: dict[str, ChannelAgreement]  # by peer
+
+
+def load_agreement(path: Path) -> ChannelAgreement:
+    """An agreement from its exact bytes (.binpb) or from TOML, serialized once here."""
+    try:
+        if path.suffix == ".binpb":
+            data = path.read_bytes()
+            model = binding_for(Agreement).decode(data)
+        else:
+            model = Agreement.model_validate(tomllib.loads(path.read_text()))
+            data = agreement_bytes(model)
+    except OSError as error:
+        raise ConfigError(f"{path}: {error.strerror or error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not TOML: {error}") from None
+    except ValidationError as error:
+        raise ConfigError(_describe(path, error)) from None
+    except ValueError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    return ChannelAgreement(model=model, data=data, sha256=agreement_hash(data))
+
+
+def load_config(path: Path) -> LoadedConfig:
+    """Read and check a node configuration and every agreement it names."""
+    try:
+        config = NodeConfig.model_validate(tomllib.loads(path.read_text()))
+    except OSError as error:
+        raise ConfigError(f"{path}: {error.strerror or error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not TOML: {error}") from None
+    except ValidationError as error:
+        raise ConfigError(_describe(path, error)) from None
+    base = path.parent
+    agreements: dict[str, ChannelAgreement] = {}
+    for index, channel in enumerate(config.channels):
+        agreement = load_agreement(base / channel.agreement)
+        parties = set(agreement.model.parties)
+        if parties != {config.party, channel.peer}:
+            raise ConfigError(
+                f"{path}: channels[{index}]: the agreement {channel.agreement} is between "
+                f"{' and '.join(sorted(parties))}, not {config.party} and {channel.peer}"
+            )
+        agreements[channel.peer] = agreement
+    ids = [a.channel_id for a in agreements.values()]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{path}: two channels share a channel_id")
+    return LoadedConfig(config=config, journal_path=base / config.journal, agreements=agreements)
+
+
+def _describe(path: Path, error: ValidationError) -> str:
+    return "\n".join(f"{path}: {field or '(file)'}: {sentence}" for field, sentence in field_violations(error))

@@ -1,0 +1,236 @@
+"""Intake: everything between a write's signed bytes and its logical acknowledgement (DCF-ENV-015).
+
+The checks run in the spec's order and the first that fails answers; a refused
+message changes nothing (DCF-ENV-033). An accepted one is applied to the ledger
+and handed to the journal in the same synchronous step, so messages are stored
+in the order they were accepted; the acknowledgement waits for durability
+(DCF-ENV-031): store durably first, acknowledge second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+import grpc
+from pydantic import ValidationError
+
+from deconflict.bridge.envelope import (
+    PayloadError,
+    checked_payload,
+    decode_envelope,
+    envelope_data,
+    envelope_header_data,
+)
+from deconflict.journal.base import Direction, Journal, JournalUnavailableError, Record
+from deconflict.models.envelope import ENVELOPE_TYPE, Envelope, EnvelopeHeader
+from deconflict.models.errors import SequenceGap
+from deconflict.node.acknowledgement import build_acknowledgement, encode_facts
+from deconflict.node.ledger import ChannelState, Facts, Ledger
+from deconflict.rpc.refusal import Refusal
+from deconflict.v1 import envelope_pb2
+
+
+@dataclass(slots=True)
+class Inbound:
+    """A message received and accepted: enough to answer its duplicates with the same acknowledgement."""
+
+    sha256: bytes
+    sequence: int
+    facts: Facts
+    stored_time: datetime
+    position: asyncio.Future[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A message now durable in the journal, for whatever the node does next (responses, watchers)."""
+
+    channel: ChannelState
+    envelope: Envelope
+    signed: envelope_pb2.SignedPayload
+    facts: Facts
+    position: int
+    direction: Direction
+
+
+StoredListener = Callable[[Stored], None]
+
+
+class Intake:
+    """Checks, stores and acknowledges the envelopes a node receives."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        journal: Journal,
+        clock: Callable[[], datetime],
+        on_stored: StoredListener,
+        on_storage_failure: Callable[[BaseException], None],
+    ) -> None:
+        self._ledger = ledger
+        self._journal = journal
+        self._clock = clock
+        self._on_stored = on_stored
+        self._on_storage_failure = on_storage_failure
+        self.inbound: dict[str, dict[str, Inbound]] = {channel_id: {} for channel_id in ledger.channels}
+
+    async def receive(
+        self, signed: envelope_pb2.SignedPayload, bodies: Collection[str], peer: str | None
+    ) -> envelope_pb2.SignedPayload:
+        """Check, store and acknowledge one envelope; raises Refusal."""
+        return await self.admit(signed, bodies, peer)
+
+    def admit(
+        self, signed: envelope_pb2.SignedPayload, bodies: Collection[str], peer: str | None
+    ) -> Awaitable[envelope_pb2.SignedPayload]:
+        """Check and enqueue one envelope synchronously (streams keep their order this way); the awaitable
+        resolves to its acknowledgement once it is durable."""
+        now = self._clock()
+        # (1), (2): size, decoding and payload type, before anything is parsed from the payload.
+        try:
+            payload = checked_payload(signed, ENVELOPE_TYPE, "envelope")
+            # (3) signatures: verified here once channels carry keys (DCF-SEC-008).
+            message = decode_envelope(payload)  # (4)
+        except PayloadError as error:
+            raise Refusal.invalid([(error.field, error.description)]) from None
+        try:
+            header = EnvelopeHeader.model_validate(envelope_header_data(message))
+        except ValidationError as error:
+            raise Refusal.from_validation(error, "") from None
+        channel = self._channel(header, peer)  # (5)
+        if not channel.greeted:  # (6)
+            raise Refusal(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"say Hello on channel {channel.channel_id} first",
+                reason="HELLO_REQUIRED",
+            )
+        sha256 = hashlib.sha256(payload).digest()
+        seen = self.inbound[channel.channel_id].get(header.message_id)
+        if seen is not None:  # (7): the same message gets the same acknowledgement
+            if seen.sha256 != sha256:
+                raise Refusal(
+                    grpc.StatusCode.ALREADY_EXISTS,
+                    f"message {header.message_id} was stored with other content",
+                    reason="MESSAGE_ID_REUSED",
+                )
+            return self._acknowledge(channel, header.message_id, header.sender, seen)
+        skew = abs(header.created_time - now)  # (8)
+        tolerance = channel.agreement.model.clock_skew_tolerance
+        if skew > tolerance:
+            raise Refusal(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"created_time is {skew.total_seconds():.1f} s from this node's clock; the agreement allows "
+                f"{tolerance.total_seconds():.1f} s",
+                reason="CLOCK_SKEW",
+            )
+        self._check_sequence(channel, header.sequence)  # (9)
+        if header.body not in bodies:  # (10)
+            raise Refusal.invalid([("body", f"this method takes {' or '.join(sorted(bodies))}, not {header.body}")])
+        try:
+            envelope = Envelope.model_validate(envelope_data(message))  # (11)
+        except ValidationError as error:
+            raise Refusal.from_validation(error, "") from None
+        facts = self._ledger.check(channel, envelope, now)  # (12)
+        # (13): apply and enqueue in one synchronous step; nothing else runs in between.
+        self._ledger.apply(channel, envelope, facts, now)
+        position = self._journal.append(
+            Record(
+                channel_id=channel.channel_id,
+                direction=Direction.IN,
+                message_id=envelope.message_id,
+                sender=envelope.sender,
+                sequence=envelope.sequence,
+                kind=header.body or "",
+                payload=signed.SerializeToString(),
+                stored_time=now,
+                meta=encode_facts(facts),
+            )
+        )
+        inbound = Inbound(sha256=sha256, sequence=envelope.sequence, facts=facts, stored_time=now, position=position)
+        self.inbound[channel.channel_id][envelope.message_id] = inbound
+        position.add_done_callback(
+            lambda done: self._stored(done, channel, envelope, signed, facts),
+        )
+        return self._acknowledge(channel, envelope.message_id, envelope.sender, inbound)
+
+    def remember(self, channel_id: str, envelope: Envelope, sha256: bytes, facts: Facts, position: int) -> None:
+        """Record a message replayed from the journal, so its duplicates are answered as before."""
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        done.set_result(position)
+        self.inbound[channel_id][envelope.message_id] = Inbound(
+            sha256=sha256, sequence=envelope.sequence, facts=facts, stored_time=envelope.created_time, position=done
+        )
+
+    def _channel(self, header: EnvelopeHeader, peer: str | None) -> ChannelState:
+        channel = self._ledger.channels.get(header.channel_id)
+        if channel is None:
+            raise Refusal(grpc.StatusCode.NOT_FOUND, f"this node serves no channel {header.channel_id}")
+        if header.recipient != self._ledger.party:
+            raise Refusal.invalid([("recipient", f"this node is {self._ledger.party}, not {header.recipient}")])
+        if header.sender != channel.peer or (peer is not None and peer != header.sender):
+            raise Refusal(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"sender {header.sender} is not the peer of channel {channel.channel_id}",
+                reason="NOT_PEER",
+            )
+        return channel
+
+    @staticmethod
+    def _check_sequence(channel: ChannelState, sequence: int) -> None:
+        if sequence < channel.next_in:
+            raise Refusal(
+                grpc.StatusCode.ALREADY_EXISTS,
+                f"sequence {sequence} was already used by another message; the next is {channel.next_in}",
+                reason="SEQUENCE_REPLAYED",
+            )
+        if sequence > channel.next_in:
+            raise Refusal(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"sequence {sequence} skips ahead: the next expected is {channel.next_in}",
+                reason="SEQUENCE_GAP",
+                sequence_gap=SequenceGap(expected=channel.next_in, received=sequence),
+            )
+
+    async def _acknowledge(
+        self, channel: ChannelState, message_id: str, sender: str, inbound: Inbound
+    ) -> envelope_pb2.SignedPayload:
+        try:
+            position = await asyncio.shield(inbound.position)
+        except JournalUnavailableError:
+            raise Refusal(
+                grpc.StatusCode.UNAVAILABLE,
+                "this node cannot store now; send the same message again later",
+                reason="STORAGE_UNAVAILABLE",
+            ) from None
+        return build_acknowledgement(
+            channel_id=channel.channel_id,
+            party=self._ledger.party,
+            message_id=message_id,
+            sender=sender,
+            sequence=inbound.sequence,
+            payload_sha256=inbound.sha256,
+            position=position,
+            stored_time=inbound.stored_time,
+            facts=inbound.facts,
+        )
+
+    def _stored(
+        self,
+        done: asyncio.Future[int],
+        channel: ChannelState,
+        envelope: Envelope,
+        signed: envelope_pb2.SignedPayload,
+        facts: Facts,
+    ) -> None:
+        if done.cancelled():
+            return
+        error = done.exception()
+        if error is not None:
+            # The ledger already holds a message the journal does not: stop before acting on it.
+            self._on_storage_failure(error)
+            return
+        self._on_stored(Stored(channel, envelope, signed, facts, done.result(), Direction.IN))

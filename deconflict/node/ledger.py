@@ -1,0 +1,447 @@
+"""The node's state: channels, sequences, notices and their dialogues, rebuilt from the journal at start.
+
+The ledger is pure protocol logic with no I/O. `check_*` methods decide whether a
+message may be stored, raising a Refusal and changing nothing (DCF-ENV-033);
+`apply` changes the state for a message already accepted. Intake calls both on
+the event loop thread with no await between them, so nothing interleaves, and
+the journal replays the same `apply` calls at start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import grpc
+
+from deconflict.models.channel import Liveness
+from deconflict.models.envelope import Envelope, Mode
+from deconflict.models.errors import StaleVersion
+from deconflict.models.notice import FlightNotice, NoticeCategory, NoticeState
+from deconflict.models.response import DialogueState, MessageKind, OperationalResponse, ResponseKind
+from deconflict.node.conferences import ConferenceBook
+from deconflict.node.config import ChannelAgreement
+from deconflict.node.incidents import IncidentBook
+from deconflict.rpc.refusal import Refusal
+
+NoticeKey = tuple[str, str]  # (owner, notice_id): ids are chosen by their owner, so only the pair is unique
+
+OPEN = frozenset({DialogueState.PENDING, DialogueState.STANDBY, DialogueState.TIMED_OUT})
+FINAL = frozenset({ResponseKind.ACCEPT, ResponseKind.UNABLE, ResponseKind.ROGER, ResponseKind.COUNTER})
+
+
+@dataclass(slots=True)
+class Dialogue:
+    """The dialogue about one notice version on one channel (DCF-RSP state machine)."""
+
+    channel_id: str
+    responder: str  # the party that owes the response
+    message_id: str  # the notice or amendment awaiting it
+    kind: MessageKind
+    version: int
+    state: DialogueState = DialogueState.PENDING
+    due_time: datetime | None = None
+    last_response: ResponseKind | None = None
+    timeout_sent: bool = False
+
+
+@dataclass(slots=True)
+class NoticeEntry:
+    notice: FlightNotice
+    mode: Mode
+    late: bool
+    received_time: datetime
+    # channel_id -> the dialogue about the current version on that channel
+    dialogues: dict[str, Dialogue] = field(default_factory=dict)
+
+    @property
+    def key(self) -> NoticeKey:
+        return (self.notice.owner, self.notice.notice_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the node decided about an incoming message: rebuilt into its acknowledgement."""
+
+    late: bool = False
+    response_due_time: datetime | None = None
+    notice_id: str = ""
+    notice_version: int = 0
+
+
+@dataclass(slots=True)
+class ChannelState:
+    agreement: ChannelAgreement
+    party: str
+    peer: str
+    peer_address: str
+    next_in: int = 1  # the peer's next sequence this node expects (DCF-ENV-026)
+    next_out: int = 1  # this node's next sequence on the channel
+    greeted: bool = False  # a Hello with matching agreement since this node started
+    last_heard: datetime | None = None  # the peer's last heartbeat (DCF-HBT spec: liveness)
+    peer_last_sequence_sent: int = 0  # from its heartbeats: more than next_in - 1 means a gap
+    acknowledged: int = 0  # the highest of our sequences the peer acknowledged (delivery is in order)
+    liveness: Liveness = Liveness.UNKNOWN  # DCF-HBT spec: UNKNOWN until first heard
+    suspended_by: str = ""  # suspension_id while suspended
+    # Outgoing messages by sequence: their journal positions, for Watch (DCF-STR).
+    sent_positions: list[int] = field(default_factory=list)
+
+    @property
+    def channel_id(self) -> str:
+        return self.agreement.channel_id
+
+    @property
+    def suspended(self) -> bool:
+        return bool(self.suspended_by)
+
+    def response_time(self, kind: MessageKind) -> timedelta | None:
+        return self.agreement.model.response_time(kind)
+
+
+class Ledger:
+    """Everything a node knows, kept in memory; the journal is its durable form."""
+
+    def __init__(self, party: str, channels: list[ChannelState]) -> None:
+        self.party = party
+        self.channels = {channel.channel_id: channel for channel in channels}
+        self.notices: dict[NoticeKey, NoticeEntry] = {}
+        self.conferences = ConferenceBook()
+        self.incidents = IncidentBook()
+
+    # -- reading
+
+    def notice(self, owner: str, notice_id: str) -> NoticeEntry | None:
+        return self.notices.get((owner, notice_id))
+
+    def find_notice(self, notice_id: str, owners: tuple[str, ...]) -> NoticeEntry | None:
+        for owner in owners:
+            entry = self.notices.get((owner, notice_id))
+            if entry is not None:
+                return entry
+        return None
+
+    # -- checks: refuse, or say what the message means; never change anything
+
+    def check(self, channel: ChannelState, envelope: Envelope, now: datetime) -> Facts:
+        """Whether an envelope from the peer may be stored; the facts for its acknowledgement."""
+        body = envelope.body_field
+        if body.startswith("conference_"):
+            self.conferences.check(channel, envelope, now)
+            return Facts(response_due_time=self.conferences.response_due_time(channel, envelope, now))
+        if body == "incident_report":
+            self.incidents.check(channel, envelope, now)
+            return Facts()
+        if body == "notice":
+            return self._check_notice(channel, envelope, now)
+        if body == "amendment":
+            return self._check_amendment(channel, envelope, now)
+        if body == "cancellation":
+            return self._check_cancellation(channel, envelope)
+        if body == "response":
+            return self._check_response(channel, envelope)
+        if body == "timeout":
+            return self._check_timeout(channel, envelope, now)
+        if body == "suspension" and channel.suspended:
+            raise Refusal(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"channel {channel.channel_id} is already suspended ({channel.suspended_by})",
+                reason="ALREADY_SUSPENDED",
+            )  # DCF-SUS-003
+        if body == "resumption":
+            self._check_resumption(channel, envelope)
+        return Facts()
+
+    def _check_timeout(self, channel: ChannelState, envelope: Envelope, now: datetime) -> Facts:
+        timeout = envelope.timeout
+        assert timeout is not None
+        if not timeout.notice_id:
+            self.conferences.check(channel, envelope, now)  # a conference proposal's timeout
+            return Facts()
+        entry = self.notices.get((envelope.sender, timeout.notice_id))
+        if entry is None:
+            raise Refusal(grpc.StatusCode.NOT_FOUND, f"no notice {timeout.notice_id} of {envelope.sender}")
+        dialogue = entry.dialogues.get(channel.channel_id)
+        if dialogue is None or dialogue.message_id != timeout.unanswered_message_id:
+            raise Refusal(
+                grpc.StatusCode.NOT_FOUND, f"message {timeout.unanswered_message_id} awaits no response on this channel"
+            )
+        if dialogue.timeout_sent:
+            raise Refusal(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"message {timeout.unanswered_message_id} has timed out already",
+                reason="TIMEOUT_EXISTS",
+            )  # DCF-TMR-012
+        if dialogue.state not in OPEN:
+            raise Refusal(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"the dialogue about {timeout.notice_id} v{dialogue.version} is closed",
+                reason="DIALOGUE_CLOSED",
+            )  # DCF-TMR-019
+        return Facts(notice_id=timeout.notice_id, notice_version=dialogue.version)
+
+    @staticmethod
+    def _check_resumption(channel: ChannelState, envelope: Envelope) -> None:
+        resumption = envelope.resumption
+        assert resumption is not None
+        if not channel.suspended:
+            raise Refusal(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"channel {channel.channel_id} is not suspended",
+                reason="NOT_SUSPENDED",
+            )  # DCF-SUS-009
+        if resumption.suspension_id != channel.suspended_by:
+            raise Refusal(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"the suspension in force is {channel.suspended_by}, not {resumption.suspension_id}",
+                reason="SUSPENSION_MISMATCH",
+            )  # DCF-SUS-009
+
+    def _check_notice(self, channel: ChannelState, envelope: Envelope, now: datetime) -> Facts:
+        notice = envelope.notice
+        assert notice is not None
+        self._check_owner(envelope.sender, notice.owner, "notice.owner")
+        self._check_open(channel)
+        if notice.version != 1:
+            raise Refusal.invalid([("notice.version", "a new notice has version 1")])  # DCF-NTC-010
+        if notice.state != NoticeState.ACTIVE:
+            raise Refusal.invalid([("notice.state", "a new notice is ACTIVE")])  # DCF-NTC-010
+        if (notice.owner, notice.notice_id) in self.notices:
+            raise Refusal(
+                grpc.StatusCode.ALREADY_EXISTS,
+                f"notice {notice.notice_id} of {notice.owner} exists: amend it instead",
+                reason="NOTICE_EXISTS",
+            )  # DCF-NTC-012
+        _check_not_over(notice, now, "notice")
+        return self._facts(channel, notice, MessageKind.NOTICE, now)
+
+    def _check_amendment(self, channel: ChannelState, envelope: Envelope, now: datetime) -> Facts:
+        amendment = envelope.amendment
+        assert amendment is not None
+        notice = amendment.notice
+        self._check_owner(envelope.sender, notice.owner, "amendment.notice.owner")
+        self._check_open(channel)
+        entry = self._existing(notice.owner, notice.notice_id, envelope.sender)
+        self._check_version(entry, amendment.replaces_version)
+        _check_not_over(notice, now, "amendment.notice")
+        return self._facts(channel, notice, MessageKind.AMENDMENT, now)
+
+    def _check_cancellation(self, channel: ChannelState, envelope: Envelope) -> Facts:
+        cancellation = envelope.cancellation
+        assert cancellation is not None
+        # Cancellations flow while suspended: ending a flight only lowers the risk (DCF-SUS spec).
+        entry = self._existing(envelope.sender, cancellation.notice_id, envelope.sender)
+        self._check_version(entry, cancellation.version)
+        return Facts(notice_id=cancellation.notice_id, notice_version=cancellation.version)
+
+    def _check_response(self, channel: ChannelState, envelope: Envelope) -> Facts:
+        response = envelope.response
+        assert response is not None
+        # A response answers the recipient's notice; the same check serves both directions.
+        entry = self.notices.get((envelope.recipient, response.notice_id))
+        if entry is None:
+            if (envelope.sender, response.notice_id) in self.notices:
+                raise Refusal(
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    "a party answers the other party's notices, not its own",
+                    reason="OWN_NOTICE",
+                )  # DCF-RSP-013
+            raise Refusal(grpc.StatusCode.NOT_FOUND, f"no notice {response.notice_id} of {envelope.recipient}")
+        if entry.notice.state != NoticeState.ACTIVE:
+            raise Refusal(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"notice {response.notice_id} is {entry.notice.state.name}",
+                reason="NOTICE_ENDED",
+            )
+        if response.notice_version != entry.notice.version:
+            raise Refusal(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"version {response.notice_version} of {response.notice_id} is superseded by "
+                f"version {entry.notice.version}",
+                reason="VERSION_NOT_CURRENT",
+            )  # DCF-RSP-014
+        dialogue = entry.dialogues.get(channel.channel_id)
+        if dialogue is None or dialogue.state not in OPEN:
+            raise Refusal(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"the dialogue about {response.notice_id} v{response.notice_version} is closed",
+                reason="DIALOGUE_CLOSED",
+            )  # DCF-RSP-015
+        if envelope.in_reply_to != dialogue.message_id:
+            raise Refusal.invalid(
+                [("in_reply_to", f"must name the message that filed version {dialogue.version}: {dialogue.message_id}")]
+            )
+        return Facts(notice_id=response.notice_id, notice_version=response.notice_version)
+
+    def _check_owner(self, sender: str, owner: str, path: str) -> None:
+        if owner != sender:
+            raise Refusal(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{path} is {owner}: a party files and changes only its own notices",
+                reason="NOT_OWNER",
+            )  # DCF-NTC-011
+
+    def _check_open(self, channel: ChannelState) -> None:
+        if channel.suspended:
+            raise Refusal(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"channel {channel.channel_id} is suspended ({channel.suspended_by}): no notice or amendment "
+                "is taken until it is resumed",
+                reason="CHANNEL_SUSPENDED",
+            )  # DCF-SUS-004
+
+    def _existing(self, owner: str, notice_id: str, sender: str) -> NoticeEntry:
+        entry = self.notices.get((owner, notice_id))
+        if entry is None:
+            if any(key[1] == notice_id for key in self.notices):
+                raise Refusal(
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    f"notice {notice_id} is not {sender}'s: only its owner changes it",
+                    reason="NOT_OWNER",
+                )  # DCF-NTC-020
+            raise Refusal(grpc.StatusCode.NOT_FOUND, f"no notice {notice_id} of {owner}")
+        return entry
+
+    @staticmethod
+    def _check_version(entry: NoticeEntry, quoted: int) -> None:
+        if entry.notice.state != NoticeState.ACTIVE:
+            raise Refusal(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"notice {entry.notice.notice_id} is {entry.notice.state.name}: it can no longer change",
+                reason="NOTICE_ENDED",
+            )  # DCF-NTC-021
+        if quoted != entry.notice.version:
+            raise Refusal(
+                grpc.StatusCode.ABORTED,
+                f"version {quoted} of {entry.notice.notice_id} is not current: the current version is "
+                f"{entry.notice.version}",
+                reason="STALE_VERSION",
+                stale_version=StaleVersion(
+                    notice_id=entry.notice.notice_id, quoted_version=quoted, current_version=entry.notice.version
+                ),
+            )  # DCF-NTC-022
+
+    @staticmethod
+    def _facts(channel: ChannelState, notice: FlightNotice, kind: MessageKind, now: datetime) -> Facts:
+        lead = channel.agreement.model.minimum_lead_time
+        # An emergency is never late (DCF-NTC-015).
+        late = notice.category != NoticeCategory.EMERGENCY and notice.first_start - now < lead
+        wait = channel.response_time(kind)
+        return Facts(
+            late=late,
+            response_due_time=None if wait is None else now + wait,
+            notice_id=notice.notice_id,
+            notice_version=notice.version,
+        )
+
+    # -- changes: for a message already accepted (live) or already stored (replay)
+
+    def apply(self, channel: ChannelState, envelope: Envelope, facts: Facts, when: datetime) -> None:
+        """Record a stored envelope, received from the peer or sent by this node."""
+        outgoing = envelope.sender == self.party
+        if outgoing:
+            channel.next_out = envelope.sequence + 1
+        else:
+            channel.next_in = envelope.sequence + 1
+        body = envelope.body_field
+        if body == "notice" and envelope.notice is not None:
+            self._store_version(channel, envelope, envelope.notice, MessageKind.NOTICE, facts, when)
+        elif body == "amendment" and envelope.amendment is not None:
+            self._store_version(channel, envelope, envelope.amendment.notice, MessageKind.AMENDMENT, facts, when)
+        elif body == "cancellation" and envelope.cancellation is not None:
+            self._end(envelope.sender, envelope.cancellation.notice_id, NoticeState.CANCELLED)
+        elif body == "response" and envelope.response is not None:
+            self._answer(channel, envelope.sender, envelope.response, when)
+        elif body == "timeout" and envelope.timeout is not None:
+            if envelope.timeout.notice_id:
+                self._time_out(channel, envelope)
+            else:
+                self.conferences.apply(channel, envelope, when)
+        elif body == "suspension" and envelope.suspension is not None:
+            channel.suspended_by = envelope.suspension.suspension_id
+        elif body == "resumption":
+            channel.suspended_by = ""
+        elif body.startswith("conference_"):
+            self.conferences.apply(channel, envelope, when)
+        elif body == "incident_report":
+            self.incidents.apply(channel, envelope, when)
+
+    def _store_version(
+        self,
+        channel: ChannelState,
+        envelope: Envelope,
+        notice: FlightNotice,
+        kind: MessageKind,
+        facts: Facts,
+        when: datetime,
+    ) -> None:
+        key = (notice.owner, notice.notice_id)
+        entry = self.notices.get(key)
+        if entry is None or entry.notice.version < notice.version:
+            previous = entry.dialogues if entry is not None else {}
+            entry = NoticeEntry(notice=notice, mode=envelope.mode, late=facts.late, received_time=when)
+            for old in previous.values():
+                old.state = DialogueState.SUPERSEDED
+            self.notices[key] = entry
+        responder = channel.peer if notice.owner == self.party else self.party
+        entry.dialogues[channel.channel_id] = Dialogue(
+            channel_id=channel.channel_id,
+            responder=responder,
+            message_id=envelope.message_id,
+            kind=kind,
+            version=notice.version,
+            due_time=facts.response_due_time,
+        )
+
+    def _end(self, owner: str, notice_id: str, state: NoticeState) -> None:
+        entry = self.notices.get((owner, notice_id))
+        if entry is None:
+            return
+        entry.notice = entry.notice.model_copy(update={"state": state})
+        for dialogue in entry.dialogues.values():
+            if dialogue.state in OPEN:
+                dialogue.state = DialogueState.SUPERSEDED
+
+    def _answer(self, channel: ChannelState, sender: str, response: OperationalResponse, when: datetime) -> None:
+        owner = channel.peer if sender == self.party else self.party
+        entry = self.notices.get((owner, response.notice_id))
+        if entry is None or entry.notice.version != response.notice_version:
+            return
+        dialogue = entry.dialogues.get(channel.channel_id)
+        if dialogue is None:
+            return
+        dialogue.last_response = response.kind
+        if response.kind == ResponseKind.STANDBY:
+            # STANDBY holds the timer: a full response time from its arrival (DCF-RSP spec); after a
+            # timeout it changes nothing.
+            if dialogue.state != DialogueState.TIMED_OUT:
+                dialogue.state = DialogueState.STANDBY
+                wait = channel.response_time(dialogue.kind)
+                dialogue.due_time = None if wait is None else when + wait
+        else:
+            dialogue.state = DialogueState.ANSWERED
+            dialogue.due_time = None
+
+    def _time_out(self, channel: ChannelState, envelope: Envelope) -> None:
+        timeout = envelope.timeout
+        assert timeout is not None
+        # The party that waited, and sends the timeout, is the notice's owner.
+        entry = self.notices.get((envelope.sender, timeout.notice_id))
+        if entry is None:
+            return
+        dialogue = entry.dialogues.get(channel.channel_id)
+        if dialogue is not None and dialogue.message_id == timeout.unanswered_message_id and dialogue.state in OPEN:
+            dialogue.state = DialogueState.TIMED_OUT
+            dialogue.timeout_sent = True
+            dialogue.due_time = None
+
+    def expire(self, now: datetime) -> list[NoticeEntry]:
+        """End every ACTIVE notice whose last volume is over (DCF-NTC spec: EXPIRED); the ones ended."""
+        ended = [e for e in self.notices.values() if e.notice.state == NoticeState.ACTIVE and e.notice.last_end <= now]
+        for entry in ended:
+            self._end(entry.notice.owner, entry.notice.notice_id, NoticeState.EXPIRED)
+        return ended
+
+
+def _check_not_over(notice: FlightNotice, now: datetime, path: str) -> None:
+    if notice.last_end <= now:
+        raise Refusal.invalid([(f"{path}.volumes", "every volume has already ended")])

@@ -1,0 +1,187 @@
+"""A node's side of one channel: Hello, heartbeats, and the outbox.
+
+The outbox pushes every message this node stored for the peer, in sequence
+order, one at a time (DCF-ENV-014), retrying until the peer acknowledges it, then
+journals the peer's signed acknowledgement as its proof of receipt. Because the
+outgoing messages are in the journal before they are sent, a restarted node
+carries on from the first one not yet acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import grpc
+
+from deconflict.client.peer import Delivery, PeerClient
+from deconflict.client.retry import RefusedError
+from deconflict.journal.base import Direction, Record
+from deconflict.models.channel import Heartbeat, Liveness
+from deconflict.node.ledger import ChannelState
+from deconflict.node.node import Node
+from deconflict.operator.v1.operator_service_pb2 import AlertKind
+from deconflict.v1 import envelope_pb2
+
+log = logging.getLogger(__name__)
+
+Write = Callable[[PeerClient, envelope_pb2.SignedPayload], Awaitable[Delivery]]
+
+# The RPC that carries each body (DCF-ENV-003).
+WRITES: dict[str, Write] = {
+    "notice": PeerClient.submit_notice,
+    "amendment": PeerClient.amend_notice,
+    "cancellation": PeerClient.cancel_notice,
+    "response": PeerClient.respond_to_notice,
+    "timeout": PeerClient.notify_timeout,
+    "conference_proposal": PeerClient.propose_conference,
+    "conference_answer": PeerClient.answer_conference,
+    "conference_record": PeerClient.record_conference,
+    "conference_cancellation": PeerClient.cancel_conference,
+    "incident_report": PeerClient.report_incident,
+    "suspension": PeerClient.suspend,
+    "resumption": PeerClient.resume,
+}
+
+RETRY_PAUSE = 0.5  # seconds between attempts while the peer cannot be reached
+
+
+class PeerLink:
+    """Keeps one channel's peer greeted, heard and up to date with what this node sent."""
+
+    def __init__(self, node: Node, channel: ChannelState, hello: Callable[[str], object]) -> None:
+        self.node = node
+        self.channel = channel
+        self._hello = hello
+        self._greeted = False  # the peer accepted our Hello on the current connection
+        self._missed = 0
+
+    async def run(self) -> None:
+        """Until cancelled: connect, greet, deliver and beat; reconnect after any failure."""
+        if not self.channel.peer_address:
+            return  # a peer that only connects to us (it watches our messages) needs no link
+        while True:
+            try:
+                async with PeerClient(self.channel.peer_address, timeout=5.0) as peer:
+                    await asyncio.gather(self._deliver(peer), self._beat(peer))
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the link must outlive any single failure; the reason is logged
+                log.info("%s -> %s: link down (%s)", self.node.party, self.channel.peer, error)
+                self._greeted = False
+                await asyncio.sleep(RETRY_PAUSE)
+
+    async def _greet(self, peer: PeerClient) -> None:
+        while not self._greeted:
+            try:
+                await peer.hello(self._hello(self.channel.channel_id))  # type: ignore[arg-type]
+                self._greeted = True
+            except RefusedError as error:
+                if error.code != grpc.StatusCode.UNAVAILABLE:
+                    self.node.alert(AlertKind.ALERT_KIND_REFUSED, f"Hello refused: {error}", "", self.channel)
+                await asyncio.sleep(RETRY_PAUSE * 4)
+
+    async def _deliver(self, peer: PeerClient) -> None:
+        await self._greet(peer)
+        while True:
+            sent = self.channel.sent_positions
+            if self.channel.acknowledged >= len(sent):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.node.changed(), timeout=1.0)
+                continue
+            position = sent[self.channel.acknowledged]
+            entries = await self.node.journal.read(position, 1)
+            record = entries[0].record
+            signed = envelope_pb2.SignedPayload.FromString(record.payload)
+            try:
+                delivery = await WRITES[record.kind](peer, signed)
+            except RefusedError as error:
+                await self._refused(error, record)
+                continue
+            await self._acknowledged(record, signed, delivery)
+
+    async def _acknowledged(self, record: Record, signed: envelope_pb2.SignedPayload, delivery: Delivery) -> None:
+        ack = delivery.acknowledgement
+        digest = hashlib.sha256(signed.payload).digest()
+        if ack.message_id != record.message_id or ack.payload_sha256 != digest:
+            # The peer acknowledged something else: never count it as received.
+            self.node.alert(
+                AlertKind.ALERT_KIND_REFUSED,
+                f"the acknowledgement of {record.message_id} names {ack.message_id}; resending",
+                "",
+                self.channel,
+            )
+            await asyncio.sleep(RETRY_PAUSE)
+            return
+        await self.node.journal.append(
+            Record(
+                channel_id=self.channel.channel_id,
+                direction=Direction.ACK_IN,
+                message_id=record.message_id,
+                sender=self.channel.peer,
+                sequence=record.sequence,
+                kind="acknowledgement",
+                payload=delivery.signed.SerializeToString(),
+                stored_time=self.node.clock(),
+            )
+        )
+        self.channel.acknowledged = max(self.channel.acknowledged, record.sequence)
+        self.node.acknowledgement_received(self.channel, delivery)
+
+    async def _refused(self, error: RefusedError, record: Record) -> None:
+        reason = error.refusal.reason
+        if error.code == grpc.StatusCode.UNAVAILABLE:
+            await asyncio.sleep(RETRY_PAUSE)
+        elif reason == "HELLO_REQUIRED":
+            self._greeted = False  # the peer restarted: greet it again, then resend
+            raise error
+        elif reason == "SEQUENCE_GAP" and error.refusal.sequence_gap is not None:
+            # The peer lacks earlier messages (it lost them, or never had them): resend from what it expects.
+            self.channel.acknowledged = min(self.channel.acknowledged, error.refusal.sequence_gap.expected - 1)
+        else:
+            # A definitive refusal (DCF-ERR-014): the operator must see it. The message stays first in line,
+            # retried slowly, since every later one carries a later sequence number.
+            self.node.alert(
+                AlertKind.ALERT_KIND_REFUSED,
+                f"{self.channel.peer} refused {record.kind} {record.message_id}: {error}",
+                record.message_id,
+                self.channel,
+            )
+            await asyncio.sleep(RETRY_PAUSE * 10)
+
+    async def _beat(self, peer: PeerClient) -> None:
+        interval = self.channel.agreement.model.heartbeat_interval.total_seconds()
+        down_after = self.channel.agreement.model.missed_heartbeats_down
+        while True:
+            await asyncio.sleep(interval)
+            if not self._greeted:
+                continue
+            try:
+                await peer.heartbeat(
+                    Heartbeat(
+                        channel_id=self.channel.channel_id,
+                        party=self.node.party,
+                        sent_time=self.node.clock(),
+                        last_sequence_sent=self.channel.next_out - 1,
+                    )
+                )
+                self._missed = 0
+                self.node.set_liveness(self.channel, Liveness.NORMAL)
+            except RefusedError as error:
+                if error.refusal.reason == "HELLO_REQUIRED":
+                    self._greeted = False
+                self._missed += 1
+                if self._missed >= down_after:
+                    self.node.set_liveness(self.channel, Liveness.DOWN)
+
+
+def heard_recently(channel: ChannelState, now: datetime) -> bool:
+    """Whether the peer's own heartbeats arrive (its view of us is the mirror of this one)."""
+    if channel.last_heard is None:
+        return False
+    limit = channel.agreement.model.heartbeat_interval * channel.agreement.model.missed_heartbeats_down
+    return now - channel.last_heard <= limit

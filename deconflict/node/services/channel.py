@@ -1,0 +1,239 @@
+"""ChannelService: Hello, heartbeats, the agreement, checklists, suspension, incidents, timeouts and the streams."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable
+
+import grpc
+from pydantic import ValidationError
+
+from deconflict.bridge.channel import checklist_to_proto, hello_data, hello_to_proto
+from deconflict.bridge.envelope import decode_envelope
+from deconflict.bridge.errors import message_refusal_to_proto
+from deconflict.journal.base import Direction
+from deconflict.models.channel import Checklist, ChecklistEntry, VersionRange
+from deconflict.models.channel import Hello as HelloModel
+from deconflict.node.node import Node
+from deconflict.node.services.notice import channel_of, write
+from deconflict.rpc.handlers import Context, peer_identity
+from deconflict.rpc.refusal import Refusal, to_message_refusal
+from deconflict.v1 import channel_pb2, envelope_pb2, errors_pb2
+from deconflict.v1 import channel_service_pb2 as pb
+
+SUPPORTED = VersionRange(min_major=1, max_major=1)
+# Everything a peer may send on an Exchange stream: every write body (DCF-STR spec).
+EXCHANGE_BODIES = frozenset(
+    {
+        "notice",
+        "amendment",
+        "cancellation",
+        "response",
+        "timeout",
+        "conference_proposal",
+        "conference_answer",
+        "conference_record",
+        "conference_cancellation",
+        "incident_report",
+        "suspension",
+        "resumption",
+    }
+)
+IMPLEMENTATION = "deconflict reference node"
+
+
+class ChannelService:
+    """The behaviours of deconflict.v1.ChannelService over one node."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    async def Hello(  # noqa: N802
+        self, request: pb.HelloRequest, context: Context
+    ) -> pb.HelloResponse:
+        try:
+            hello = HelloModel.model_validate(hello_data(request.hello))
+        except ValidationError as error:
+            raise Refusal.from_validation(error, "hello") from None
+        channel = channel_of(self.node, hello.channel_id)
+        peer = peer_identity(context)
+        if hello.party != channel.peer or (peer is not None and peer != hello.party):
+            raise Refusal(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{hello.party} is not the peer of channel {channel.channel_id}",
+                reason="NOT_PEER",
+            )
+        selected = SUPPORTED.overlap(hello.supported_versions)
+        if selected is None:
+            raise Refusal(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"no common protocol version: this node speaks {SUPPORTED.min_major} to {SUPPORTED.max_major}, the "
+                f"peer {hello.supported_versions.min_major} to {hello.supported_versions.max_major}",
+                reason="VERSION_MISMATCH",
+            )  # DCF-HEL-005
+        ours = channel.agreement
+        if hello.agreement_hash != ours.sha256:
+            raise Refusal(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"agreement mismatch: this node holds version {ours.model.version} with hash "
+                f"{ours.sha256.hex()[:16]}..., the peer version {hello.agreement_version} with hash "
+                f"{hello.agreement_hash.hex()[:16]}...",
+                reason="AGREEMENT_MISMATCH",
+            )  # DCF-HEL-006
+        channel.greeted = True
+        return pb.HelloResponse(hello=hello_to_proto(self.node_hello(channel.channel_id)), selected_major=selected)
+
+    def node_hello(self, channel_id: str) -> HelloModel:
+        channel = self.node.ledger.channels[channel_id]
+        return HelloModel(
+            channel_id=channel_id,
+            party=self.node.party,
+            supported_versions=SUPPORTED,
+            agreement_hash=channel.agreement.sha256,
+            agreement_version=channel.agreement.model.version,
+            sent_time=self.node.clock(),
+            implementation=IMPLEMENTATION,
+        )
+
+    async def Heartbeat(  # noqa: N802
+        self, request: pb.HeartbeatRequest, context: Context
+    ) -> pb.HeartbeatResponse:
+        channel = channel_of(self.node, request.heartbeat.channel_id)
+        if request.heartbeat.party != channel.peer:
+            raise Refusal(grpc.StatusCode.PERMISSION_DENIED, "a heartbeat comes from the peer", reason="NOT_PEER")
+        if not channel.greeted:
+            raise Refusal(grpc.StatusCode.FAILED_PRECONDITION, "say Hello first", reason="HELLO_REQUIRED")
+        channel.last_heard = self.node.clock()
+        channel.peer_last_sequence_sent = request.heartbeat.last_sequence_sent
+        answer = channel_pb2.Heartbeat(
+            channel_id=channel.channel_id, party=self.node.party, last_sequence_sent=channel.next_out - 1
+        )
+        answer.sent_time.FromDatetime(self.node.clock())
+        return pb.HeartbeatResponse(heartbeat=answer)
+
+    async def GetAgreement(  # noqa: N802
+        self, request: pb.GetAgreementRequest, context: Context
+    ) -> pb.GetAgreementResponse:
+        channel = channel_of(self.node, request.channel_id)
+        return pb.GetAgreementResponse(agreement=channel.agreement.data, agreement_hash=channel.agreement.sha256)
+
+    async def ExchangeChecklist(  # noqa: N802
+        self, request: pb.ExchangeChecklistRequest, context: Context
+    ) -> pb.ExchangeChecklistResponse:
+        channel = channel_of(self.node, request.checklist.channel_id)
+        if not channel.greeted:
+            raise Refusal(grpc.StatusCode.FAILED_PRECONDITION, "say Hello first", reason="HELLO_REQUIRED")
+        entries = [
+            ChecklistEntry(
+                notice_id=entry.notice.notice_id,
+                owner=entry.notice.owner,
+                version=entry.notice.version,
+                state=entry.notice.state,
+            )
+            for entry in self.node.ledger.notices.values()
+            if channel.channel_id in entry.dialogues
+        ]
+        checklist = Checklist(
+            channel_id=channel.channel_id,
+            party=self.node.party,
+            as_of_time=self.node.clock(),
+            entries=entries,
+            last_sequence_sent=channel.next_out - 1,
+            last_sequence_received=channel.next_in - 1,
+        )
+        return pb.ExchangeChecklistResponse(checklist=checklist_to_proto(checklist))
+
+    async def Suspend(  # noqa: N802
+        self, request: pb.SuspendRequest, context: Context
+    ) -> pb.SuspendResponse:
+        return pb.SuspendResponse(acknowledgement=await write(self.node, request, {"suspension"}, context))
+
+    async def Resume(  # noqa: N802
+        self, request: pb.ResumeRequest, context: Context
+    ) -> pb.ResumeResponse:
+        return pb.ResumeResponse(acknowledgement=await write(self.node, request, {"resumption"}, context))
+
+    async def ReportIncident(  # noqa: N802
+        self, request: pb.ReportIncidentRequest, context: Context
+    ) -> pb.ReportIncidentResponse:
+        return pb.ReportIncidentResponse(acknowledgement=await write(self.node, request, {"incident_report"}, context))
+
+    async def NotifyTimeout(  # noqa: N802
+        self, request: pb.NotifyTimeoutRequest, context: Context
+    ) -> pb.NotifyTimeoutResponse:
+        return pb.NotifyTimeoutResponse(acknowledgement=await write(self.node, request, {"timeout"}, context))
+
+    async def Watch(  # noqa: N802
+        self, request: pb.WatchRequest, context: Context
+    ) -> AsyncIterator[pb.WatchResponse]:
+        channel = channel_of(self.node, request.channel_id)
+        peer = peer_identity(context)
+        if peer is not None and peer != channel.peer:
+            raise Refusal(grpc.StatusCode.PERMISSION_DENIED, "only the peer watches its channel", reason="NOT_PEER")
+        following = max(request.from_sequence, 1)
+        if following > len(channel.sent_positions) + 1:
+            raise Refusal(
+                grpc.StatusCode.OUT_OF_RANGE,
+                f"from_sequence {following} is beyond the last sent, {len(channel.sent_positions)}, plus one",
+            )
+        while True:
+            sent = channel.sent_positions
+            if following <= len(sent):
+                wanted = sent[following - 1 : following - 1 + 256]
+                entries = await self.node.journal.read(wanted[0], wanted[-1] - wanted[0] + 1)
+                chosen = set(wanted)
+                for entry in entries:
+                    if entry.position in chosen and entry.record.direction == Direction.OUT:
+                        yield pb.WatchResponse(envelope=envelope_pb2.SignedPayload.FromString(entry.record.payload))
+                        following += 1
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.node.changed(), timeout=1.0)
+
+    async def Exchange(  # noqa: N802
+        self, requests: AsyncIterator[pb.ExchangeRequest], context: Context
+    ) -> AsyncIterator[pb.ExchangeResponse]:
+        peer = peer_identity(context)
+        answers: asyncio.Queue[tuple[str, Awaitable[envelope_pb2.SignedPayload] | Refusal] | None] = asyncio.Queue()
+
+        async def take() -> None:
+            # Envelopes are admitted in arrival order without waiting for storage: the journal batches
+            # them and the answers leave in the same order (DCF-STR spec).
+            try:
+                async for request in requests:
+                    message_id = _message_id(request.envelope)
+                    try:
+                        answers.put_nowait(
+                            (message_id, self.node.intake.admit(request.envelope, EXCHANGE_BODIES, peer))
+                        )
+                    except Refusal as refusal:
+                        answers.put_nowait((message_id, refusal))
+            finally:
+                answers.put_nowait(None)
+
+        reader = asyncio.get_running_loop().create_task(take())
+        try:
+            while (item := await answers.get()) is not None:
+                message_id, pending = item
+                if not isinstance(pending, Refusal):
+                    try:
+                        yield pb.ExchangeResponse(acknowledgement=await pending)
+                        continue
+                    except Refusal as refusal:
+                        pending = refusal
+                yield pb.ExchangeResponse(refusal=_refusal_proto(pending, message_id))
+        finally:
+            reader.cancel()
+
+
+def _message_id(signed: envelope_pb2.SignedPayload) -> str:
+    # Only to label a refusal: the envelope may be unreadable, which is then the reason it is refused.
+    try:
+        return decode_envelope(signed.payload).message_id[:128]
+    except ValueError:
+        return ""
+
+
+def _refusal_proto(refusal: Refusal, message_id: str) -> errors_pb2.MessageRefusal:
+    return message_refusal_to_proto(to_message_refusal(refusal, message_id))

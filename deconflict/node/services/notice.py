@@ -1,0 +1,137 @@
+"""NoticeService: the peer files, amends and cancels its notices, answers ours, and reads what we hold."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Collection
+
+import grpc
+
+from deconflict import limits
+from deconflict.bridge.notice_service import notice_record_to_proto
+from deconflict.models.notice import NoticeState
+from deconflict.models.notice_service import NoticeRecord
+from deconflict.models.response import DialogueState
+from deconflict.node.ledger import ChannelState, NoticeEntry
+from deconflict.node.node import Node
+from deconflict.rpc.handlers import Context, peer_identity
+from deconflict.rpc.refusal import Refusal
+from deconflict.v1 import envelope_pb2
+from deconflict.v1 import notice_service_pb2 as pb
+
+
+class NoticeService:
+    """The behaviours of deconflict.v1.NoticeService over one node."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    async def SubmitNotice(  # noqa: N802 (gRPC method names)
+        self, request: pb.SubmitNoticeRequest, context: Context
+    ) -> pb.SubmitNoticeResponse:
+        return pb.SubmitNoticeResponse(acknowledgement=await write(self.node, request, {"notice"}, context))
+
+    async def AmendNotice(  # noqa: N802
+        self, request: pb.AmendNoticeRequest, context: Context
+    ) -> pb.AmendNoticeResponse:
+        return pb.AmendNoticeResponse(acknowledgement=await write(self.node, request, {"amendment"}, context))
+
+    async def CancelNotice(  # noqa: N802
+        self, request: pb.CancelNoticeRequest, context: Context
+    ) -> pb.CancelNoticeResponse:
+        return pb.CancelNoticeResponse(acknowledgement=await write(self.node, request, {"cancellation"}, context))
+
+    async def RespondToNotice(  # noqa: N802
+        self, request: pb.RespondToNoticeRequest, context: Context
+    ) -> pb.RespondToNoticeResponse:
+        return pb.RespondToNoticeResponse(acknowledgement=await write(self.node, request, {"response"}, context))
+
+    async def GetNotice(  # noqa: N802
+        self, request: pb.GetNoticeRequest, context: Context
+    ) -> pb.GetNoticeResponse:
+        channel = channel_of(self.node, request.channel_id)
+        if not request.notice_id:
+            raise Refusal.invalid([("notice_id", "is required")])
+        entry = self.node.ledger.find_notice(request.notice_id, (channel.peer, channel.party))
+        if entry is None or channel.channel_id not in entry.dialogues:
+            raise Refusal(grpc.StatusCode.NOT_FOUND, f"no notice {request.notice_id} on {channel.channel_id}")
+        return pb.GetNoticeResponse(record=notice_record_to_proto(record_of(channel, entry)))
+
+    async def ListNotices(  # noqa: N802
+        self, request: pb.ListNoticesRequest, context: Context
+    ) -> pb.ListNoticesResponse:
+        channel = channel_of(self.node, request.channel_id)
+        size = request.page_size or limits.DEFAULT_PAGE_SIZE
+        if size > limits.MAX_PAGE_SIZE:
+            raise Refusal.invalid([("page_size", f"must be at most {limits.MAX_PAGE_SIZE}")])
+        start = page_offset(request.page_token)
+        states = {NoticeState(s) for s in request.states if s in NoticeState._value2member_map_}
+        if len(states) != len(set(request.states)):
+            raise Refusal.invalid([("states", "names a state this schema does not know")])
+        chosen = [
+            entry
+            for entry in self.node.ledger.notices.values()
+            if channel.channel_id in entry.dialogues
+            and (not request.owner or entry.notice.owner == request.owner)
+            and (not states or entry.notice.state in states)
+        ]
+        page = chosen[start : start + size]
+        more = start + size < len(chosen)
+        return pb.ListNoticesResponse(
+            records=[notice_record_to_proto(record_of(channel, entry)) for entry in page],
+            next_page_token=page_token(start + size) if more else "",
+        )
+
+
+async def write(node: Node, request: object, bodies: Collection[str], context: Context) -> envelope_pb2.SignedPayload:
+    """Every write RPC: the envelope through intake, answered with its acknowledgement once stored."""
+    if node.failed is not None:
+        raise Refusal(
+            grpc.StatusCode.UNAVAILABLE,
+            "this node cannot store now; send the same message again later",
+            reason="STORAGE_UNAVAILABLE",
+        )
+    signed = getattr(request, "envelope", None)
+    if signed is None or not request.HasField("envelope"):  # type: ignore[attr-defined]
+        raise Refusal.invalid([("envelope", "is required")])
+    return await node.intake.receive(signed, bodies, peer_identity(context))
+
+
+def channel_of(node: Node, channel_id: str) -> ChannelState:
+    if not channel_id:
+        raise Refusal.invalid([("channel_id", "is required")])
+    channel = node.ledger.channels.get(channel_id)
+    if channel is None:
+        raise Refusal(grpc.StatusCode.NOT_FOUND, f"this node serves no channel {channel_id}")
+    return channel
+
+
+def record_of(channel: ChannelState, entry: NoticeEntry) -> NoticeRecord:
+    dialogue = entry.dialogues[channel.channel_id]
+    waiting = dialogue.state in (DialogueState.PENDING, DialogueState.STANDBY)
+    return NoticeRecord(
+        channel_id=channel.channel_id,
+        notice=entry.notice,
+        late=entry.late,
+        received_time=entry.received_time,
+        last_response=dialogue.last_response,
+        response_due_time=dialogue.due_time if waiting else None,
+        dialogue_state=dialogue.state,
+        mode=entry.mode,
+    )
+
+
+def page_offset(token: str) -> int:
+    if not token:
+        return 0
+    try:
+        value = int(base64.urlsafe_b64decode(token.encode()).decode())
+    except (ValueError, UnicodeDecodeError):
+        raise Refusal.invalid([("page_token", "is not a token this node gave")]) from None
+    if value < 0:
+        raise Refusal.invalid([("page_token", "is not a token this node gave")])
+    return value
+
+
+def page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(str(offset).encode()).decode()
