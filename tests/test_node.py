@@ -12,7 +12,7 @@ from deconflict.client import OperatorClient
 from deconflict.models.envelope import Mode
 from deconflict.models.response import DialogueState, ResponseKind
 from deconflict.node.server import NodeServer
-from tests.nodes import CHANNEL, RU, US, sortie, two_nodes
+from tests.nodes import CHANNEL, RU, sortie, two_nodes
 
 
 async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -30,7 +30,7 @@ def dialogue(server: NodeServer, owner: str, notice_id: str) -> DialogueState | 
 
 
 @pytest.mark.asyncio
-async def test_notice_is_delivered_acknowledged_and_answered_DCF_ACK_001_DCF_RSP_001(tmp_path: Path) -> None:
+async def test_notice_is_delivered_acknowledged_and_answered_dcf_ack_001_dcf_rsp_001(tmp_path: Path) -> None:
     async with two_nodes(tmp_path) as pair:
         async with OperatorClient(pair.ru_address) as operator:
             filed = await operator.file_notice(sortie("ru-mod/hama-1"), mode=Mode.OPERATIONAL)
