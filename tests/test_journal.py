@@ -134,8 +134,11 @@ async def test_pending_appends_are_committed_by_close_and_later_ones_refused(pat
     await journal.close()
     assert all(future.done() for future in futures)
     assert [future.result() for future in futures] == list(range(100))
+    refused = journal.append(make_record(100))
+    assert refused.done()
     with pytest.raises(JournalUnavailableError, match="closed"):
-        journal.append(make_record(100))
+        refused.result()
+    assert journal.size == 100
     await journal.close()  # closing twice is harmless
     assert len(await reopen_entries(path)) == 100
 
@@ -265,9 +268,13 @@ async def test_failed_commit_fails_pending_appends_and_refuses_later_ones(path: 
     assert isinstance(journal.failure, sqlite3.Error)
     assert isinstance(failures[0].__cause__, sqlite3.Error)
 
-    # Refused at once, not after another trip to the writer.
+    # Refused at once, not after another trip to the writer, and without taking a position.
+    size = journal.size
+    refused = journal.append(make_record(999))
+    assert refused.done()
     with pytest.raises(JournalUnavailableError, match="storage failed"):
-        journal.append(make_record(999))
+        await refused
+    assert journal.size == size
     await journal.close()
 
     entries = await reopen_entries(path)

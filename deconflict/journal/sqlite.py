@@ -161,21 +161,27 @@ class SqliteJournal:
         """Number the record, queue it for the writer and return the future of its position.
 
         The position is `size` as read just before this call, so a caller can put it in what it stores with
-        the record (an acknowledgement's journal_position) before appending. A record of the wrong types (which
-        would fail the whole batch in the writer) is refused here with TypeError or ValueError, and takes no
-        position. Cancelling the future does not withdraw the record.
+        the record (an acknowledgement's journal_position) before appending.
+
+        Once storage has failed, or after close, the future comes back already failed with
+        JournalUnavailableError and the record takes no position: the caller has one error path, the future.
+        A record of the wrong types (which would fail the whole batch in the writer) is a programming error,
+        raised here as TypeError or ValueError; it takes no position either. Cancelling the future does not
+        withdraw the record.
         """
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = loop
         elif loop is not self._loop:
             raise RuntimeError("the journal is bound to another event loop")
-        if self._failure is not None:
-            raise self._unavailable()
-        if self._closed:
-            raise JournalUnavailableError(f"journal {self.path} is closed")
         row = _row(self._size, record)
         future: asyncio.Future[int] = loop.create_future()
+        if self._failure is not None:
+            future.set_exception(self._unavailable())
+            return future
+        if self._closed:
+            future.set_exception(JournalUnavailableError(f"journal {self.path} is closed"))
+            return future
         self._queue.put((row, future))
         self._size += 1
         return future

@@ -135,8 +135,8 @@ class Intake:
         except ValidationError as error:
             raise Refusal.from_validation(error, "") from None
         facts = self._ledger.check(channel, envelope, now)  # (12)
-        # (13): apply and enqueue in one synchronous step; nothing else runs in between.
-        self._ledger.apply(channel, envelope, facts, now)
+        # (13): enqueue and apply in one synchronous step; nothing else runs in between. The journal takes
+        # the record first: it refuses a malformed one before the ledger has changed.
         position = self._journal.append(
             Record(
                 channel_id=channel.channel_id,
@@ -150,6 +150,7 @@ class Intake:
                 meta=encode_facts(facts),
             )
         )
+        self._ledger.apply(channel, envelope, facts, now)
         inbound = Inbound(sha256=sha256, sequence=envelope.sequence, facts=facts, stored_time=now, position=position)
         self.inbound[channel.channel_id][envelope.message_id] = inbound
         position.add_done_callback(

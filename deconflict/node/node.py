@@ -165,8 +165,6 @@ class Node:
         )
         facts = self.ledger.check(channel, envelope, now)
         signed = signed_payload_to_proto(seal_envelope(envelope))
-        self.ledger.apply(channel, envelope, facts, now)
-        self._index(envelope)
         position = self.journal.append(
             Record(
                 channel_id=channel.channel_id,
@@ -180,6 +178,9 @@ class Node:
                 meta=encode_facts(facts),
             )
         )
+        # After the journal took the record: it refuses a malformed one before the ledger has changed.
+        self.ledger.apply(channel, envelope, facts, now)
+        self._index(envelope)
         position.add_done_callback(lambda done: self._sent(done, channel, envelope, signed, facts))
         return Originated(channel, envelope, signed, position)
 
