@@ -203,14 +203,30 @@ class Row:
     remove_us: float
 
 
+def put_all(index: ConflictIndex, notices: Sequence[FlightNotice]) -> None:
+    for notice in notices:
+        index.put(notice, channel_id="channel-bench")
+
+
+def put_all_prepared(index: ConflictIndex, entries: Sequence[IndexedNotice]) -> None:
+    for entry in entries:
+        index.put_indexed(entry)
+
+
+def remove_all(index: ConflictIndex, keys: Sequence[tuple[str, str]]) -> None:
+    for owner, notice_id in keys:
+        index.remove(owner, notice_id)
+
+
 def measure_inserts(index: ConflictIndex, rng: np.random.Generator) -> tuple[float, float, float]:
     """Microseconds per notice: put() of a model, put_indexed() of a prepared notice, remove()."""
     models = [query_notice(rng, n, owner="party-i") for n in range(INSERT_SAMPLE)]
-    put = timed(lambda: [index.put(notice, channel_id="channel-bench") for notice in models])
-    remove = timed(lambda: [index.remove(notice.owner, notice.notice_id) for notice in models])
+    keys = [(notice.owner, notice.notice_id) for notice in models]
+    put = timed(lambda: put_all(index, models))
+    remove = timed(lambda: remove_all(index, keys))
     entries = [IndexedNotice.from_notice(notice, channel_id="channel-bench") for notice in models]
-    put_prepared = timed(lambda: [index.put_indexed(entry) for entry in entries])
-    remove += timed(lambda: [index.remove(entry.owner, entry.notice_id) for entry in entries])
+    put_prepared = timed(lambda: put_all_prepared(index, entries))
+    remove += timed(lambda: remove_all(index, keys))
     per = 1e6 / INSERT_SAMPLE
     return put * per, put_prepared * per, remove / 2 * per
 
@@ -221,7 +237,7 @@ def run(size: int, queries: int, rng: np.random.Generator) -> Row:
     if size >= 1_000_000:
         build = timed(lambda: index.put_many(notices))
     else:
-        build = timed(lambda: [index.put_indexed(notice) for notice in notices])
+        build = timed(lambda: put_all_prepared(index, notices))
     assert len(index) == size
     put_us, put_prepared_us, remove_us = measure_inserts(index, rng)
     checked = [query_notice(rng, n) for n in range(queries)]

@@ -9,8 +9,10 @@ a circle is the set of points within `radius_m` of its centre on the sphere
 - circle to polygon: the distance from the centre to the polygon minus the radius, in
   an azimuthal equidistant frame centred on the circle, which keeps distances from
   its centre exact (never a polygonised circle);
-- polygon to polygon: the planar distance in an azimuthal equidistant frame centred
-  between the two (see sphere.Frame for its error bound).
+- polygon to polygon: the planar distance in an azimuthal equidistant frame (see
+  sphere.Frame for its error bound): the checked polygon's own frame, made once per
+  query, when both polygons lie within 300 km of its centre; otherwise a frame that
+  starts between the two and moves to the closest points found.
 
 For the frames, each polygon edge is cut into pieces short enough that the
 great-circle chord of every piece is within DENSIFY_TOLERANCE_M of the edge. Whether
@@ -64,8 +66,6 @@ SEARCH_SLACK_M = 1.0
 Bounds = tuple[float, float, float, float]
 """(west, south, east, north) in degrees."""
 
-WHOLE_EARTH: Bounds = (-180.0, -90.0, 180.0, 90.0)
-
 
 class Cap(NamedTuple):
     """A spherical cap holding a whole outline: the cheapest lateral lower bound."""
@@ -89,7 +89,7 @@ class CircleOutline:
 class PolygonOutline:
     """A polygon's vertices, and what the check derives from them when first needed."""
 
-    __slots__ = ("_cap", "_lonlat", "_points", "bounds", "latitudes", "longitudes")
+    __slots__ = ("_cap", "_lonlat", "_own", "_points", "bounds", "latitudes", "longitudes")
 
     def __init__(self, longitudes: Sequence[float], latitudes: Sequence[float]) -> None:
         # A repeated vertex adds no edge (DCF-GEO-006): drop repeats and the closing vertex.
@@ -109,6 +109,7 @@ class PolygonOutline:
         self._points: Points | None = None
         self._cap: Cap | None = None
         self._lonlat: shapely.Polygon | None = None
+        self._own: tuple[Frame, shapely.Polygon] | None = None
 
     @property
     def points(self) -> Points:
@@ -123,14 +124,25 @@ class PolygonOutline:
             points = self.points
             x, y, z = (float(value) for value in points.sum(axis=0))
             centre = normalised((x, y, z))
-            if centre is None:
-                self._cap = Cap((0.0, 0.0, 1.0), math.pi)
-            else:
+            spread = math.pi
+            if centre is not None:
                 spread = float(np.arccos(min(1.0, float((points @ np.array(centre)).min()))))
+            if centre is None or spread >= math.pi / 2:
+                # A cap of a quarter of the Earth or more is not convex: no bound from it.
+                self._cap = Cap(centre or (0.0, 0.0, 1.0), math.pi)
+            else:
                 # The edges stray from the chords by up to the tolerance, and acos loses
                 # about 1e-8 radians near 0: widen the cap by a metre more than that.
                 self._cap = Cap(centre, spread + (DENSIFY_TOLERANCE_M + 1.0) / EARTH_RADIUS_M)
         return self._cap
+
+    @property
+    def own_frame(self) -> tuple[Frame, shapely.Polygon]:
+        """A frame centred on this polygon, and the polygon in it: made once, used for every pair."""
+        if self._own is None:
+            frame = Frame(self.cap.centre)
+            self._own = (frame, shapely.polygons(frame.project(self.points)))
+        return self._own
 
     def shifted(self, degrees: float) -> shapely.Polygon:
         """The polygon in the plane of longitude and latitude, moved east by `degrees`."""
@@ -183,20 +195,13 @@ def _centre_to_polygon_m(circle: CircleOutline, polygon: PolygonOutline) -> floa
 
 
 def _polygons(first: PolygonOutline, second: PolygonOutline, minimum_m: float) -> float | None:
-    centre = normalised(_sum(first.cap.centre, second.cap.centre)) or first.cap.centre
-    for _ in range(RECENTRE_ROUNDS):
-        frame = Frame(centre)
-        one = shapely.polygons(frame.project(first.points))
-        other = shapely.polygons(frame.project(second.points))
-        distance = float(shapely.distance(one, other))
-        # When both outlines lie within RECENTRE_M of the centre, the frame is good everywhere.
-        reach = RECENTRE_M / EARTH_RADIUS_M
-        if all(angle(centre, cap.centre) + cap.radius <= reach for cap in (first.cap, second.cap)):
-            break
-        (x1, y1), (x2, y2) = shapely.get_coordinates(shapely.shortest_line(one, other))
-        if max(math.hypot(x1, y1), math.hypot(x2, y2)) <= RECENTRE_M:
-            break
-        centre = frame.unproject((x1 + x2) / 2.0, (y1 + y2) / 2.0)
+    reach = RECENTRE_M / EARTH_RADIUS_M
+    if first.cap.radius <= reach and angle(first.cap.centre, second.cap.centre) + second.cap.radius <= reach:
+        # Both within RECENTRE_M of the first polygon's centre: its own frame is good everywhere.
+        frame, one = first.own_frame
+        distance = float(shapely.distance(one, shapely.polygons(frame.project(second.points))))
+    else:
+        distance = _recentred(first, second)
     if distance <= CONTACT_M:
         contact = _contact(first, second)
         if contact == _OVERLAP:
@@ -204,6 +209,22 @@ def _polygons(first: PolygonOutline, second: PolygonOutline, minimum_m: float) -
         if contact == _TOUCH:
             distance = 0.0
     return distance if distance < minimum_m else None
+
+
+def _recentred(first: PolygonOutline, second: PolygonOutline) -> float:
+    """The distance in a frame that starts between the two and moves to the closest points found."""
+    centre = normalised(_sum(first.cap.centre, second.cap.centre)) or first.cap.centre
+    distance = math.inf
+    for _ in range(RECENTRE_ROUNDS):
+        frame = Frame(centre)
+        one = shapely.polygons(frame.project(first.points))
+        other = shapely.polygons(frame.project(second.points))
+        distance = float(shapely.distance(one, other))
+        (x1, y1), (x2, y2) = shapely.get_coordinates(shapely.shortest_line(one, other))
+        if max(math.hypot(x1, y1), math.hypot(x2, y2)) <= RECENTRE_M:
+            break
+        centre = frame.unproject((x1 + x2) / 2.0, (y1 + y2) / 2.0)
+    return distance
 
 
 _OVERLAP, _TOUCH, _APART = "overlap", "touch", "apart"

@@ -63,8 +63,9 @@ class Frame:
     at an angle rho from the centre, so for two points within rho_max of the centre
     the planar distance f and the great-circle distance g satisfy
     g <= f <= g * rho_max / sin(rho_max): at most 0.04 % long at 300 km from the
-    centre and 4e-6 % at 30 km. The check centres the frame between the two outlines
-    it compares and moves it when their closest points fall farther than 300 km out.
+    centre and 4e-6 % at 30 km. The check uses a frame centred on the checked polygon
+    when both outlines lie within 300 km of that centre; otherwise one that starts
+    between them and moves to the closest points found.
     """
 
     __slots__ = ("_axes", "centre")
