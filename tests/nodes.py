@@ -2,17 +2,45 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from deconflict.bridge.envelope import (
+    decode_envelope,
+    envelope_data,
+    envelope_to_proto,
+    seal_envelope,
+    signed_payload_to_proto,
+)
+from deconflict.client.operator import OperatorClient
+from deconflict.client.peer import Delivery, PeerClient
+from deconflict.client.retry import RefusedError
+from deconflict.journal.base import Direction, Entry
+from deconflict.journal.sqlite import read_journal
+from deconflict.models.channel import Hello, IncidentReport, InvolvedAircraft, Resumption, Suspension, VersionRange
+from deconflict.models.envelope import Envelope, Mode, ProtocolVersion
 from deconflict.models.geometry import Altitude, AltitudeReference, AltitudeUnit, Circle, LatLng, Volume3D, Volume4D
-from deconflict.models.notice import AircraftCategory, FlightNotice, NoticeCategory, NoticeState
+from deconflict.models.notice import (
+    AircraftCategory,
+    FlightNotice,
+    NoticeAmendment,
+    NoticeCancellation,
+    NoticeCategory,
+    NoticeState,
+)
 from deconflict.node.config import load_config
+from deconflict.node.link import WRITES
 from deconflict.node.server import NodeServer
+from deconflict.operator.v1 import operator_service_pb2 as operator_pb
+from deconflict.v1 import channel_service_pb2, envelope_pb2
 
 RU, US = "ru-mod", "us-dod"
 CHANNEL = "ru-mod:us-dod"
@@ -77,18 +105,29 @@ class Pair:
 
 
 def write_configs(
-    folder: Path, *, policy_us: str = "automatic", notice_timer: int = 60, heartbeat: int = 1
+    folder: Path,
+    *,
+    policy_us: str = "automatic",
+    notice_timer: int = 60,
+    heartbeat: int = 1,
+    policy_ru: str = "automatic",
+    peer_addresses: dict[str, str] | None = None,
 ) -> tuple[Path, Path, int, int]:
-    """Agreement and node configs for both parties; their ports are chosen now, so each knows the other's."""
+    """Agreement and node configs for both parties; their ports are chosen now, so each knows the other's.
+
+    `peer_addresses` replaces, per party, the address its node calls its peer at: "" for a node that never
+    calls its peer (a test acts as the peer), or a proxy's address to put a cuttable link in between.
+    """
     (folder / "agreement.toml").write_text(AGREEMENT.format(notice_timer=notice_timer, heartbeat=heartbeat))
     ru_port, us_port = free_port(), free_port()
     for party, port, peer, peer_port, policy in (
-        (RU, ru_port, US, us_port, "automatic"),
+        (RU, ru_port, US, us_port, policy_ru),
         (US, us_port, RU, ru_port, policy_us),
     ):
+        peer_address = (peer_addresses or {}).get(party, f"127.0.0.1:{peer_port}")
         (folder / f"{party}.toml").write_text(
             f'party = "{party}"\nlisten = "127.0.0.1:{port}"\njournal = "{party}.journal"\npolicy = "{policy}"\n\n'
-            f'[[channels]]\npeer = "{peer}"\npeer_address = "127.0.0.1:{peer_port}"\nagreement = "agreement.toml"\n'
+            f'[[channels]]\npeer = "{peer}"\npeer_address = "{peer_address}"\nagreement = "agreement.toml"\n'
         )
     return folder / f"{RU}.toml", folder / f"{US}.toml", ru_port, us_port
 
@@ -139,3 +178,348 @@ def sortie(
         frequency_ids=["guard-121.5"],
         category=category,
     )
+
+
+# -- one node, with the test as its peer ------------------------------------------------------------------------
+
+
+@dataclass
+class Single:
+    """One real node (`party`) whose peer is the test itself: the node never calls out."""
+
+    server: NodeServer
+    address: str
+    folder: Path
+    config: Path
+
+    @property
+    def journal_path(self) -> Path:
+        return self.server.node.loaded.journal_path
+
+
+@asynccontextmanager
+async def one_node(folder: Path, *, party: str = RU, **options: Any) -> AsyncIterator[Single]:
+    """A node for `party` alone, listening on loopback; its peer address is empty, so no link runs."""
+    addresses = {RU: "", US: ""}
+    ru_config, us_config, ru_port, us_port = write_configs(folder, peer_addresses=addresses, **options)
+    config, port = (ru_config, ru_port) if party == RU else (us_config, us_port)
+    holder = Single(NodeServer(load_config(config)), f"127.0.0.1:{port}", folder, config)
+    await holder.server.start()
+    try:
+        yield holder
+    finally:
+        await holder.server.stop(grace=0)
+
+
+async def restart(server: NodeServer) -> NodeServer:
+    """Stop a node and start a new one on the same configuration and journal (and port)."""
+    loaded = server.node.loaded
+    await server.stop(grace=0)
+    again = NodeServer(loaded)
+    await again.start()
+    return again
+
+
+def journal_entries(path: Path) -> list[Entry]:
+    """Every durable entry of a journal, read beside its running node (or after it died)."""
+    return list(read_journal(path))
+
+
+def stored_envelopes(path: Path, direction: Direction = Direction.IN) -> list[Envelope]:
+    """The envelopes a journal holds in one direction, in journal order."""
+    found = []
+    for entry in journal_entries(path):
+        if entry.record.direction == direction:
+            signed = envelope_pb2.SignedPayload.FromString(entry.record.payload)
+            found.append(Envelope.model_validate(envelope_data(decode_envelope(signed.payload))))
+    return found
+
+
+def body_of(signed: envelope_pb2.SignedPayload) -> str:
+    """The name of the body an envelope carries ("notice", "response"...)."""
+    name = decode_envelope(signed.payload).WhichOneof("body")
+    assert name is not None
+    return name
+
+
+def seal_proto(message: envelope_pb2.Envelope) -> envelope_pb2.SignedPayload:
+    """An envelope built (or spoiled) by hand as protobuf, carried as a SignedPayload as it is."""
+    return envelope_pb2.SignedPayload(
+        payload_type="deconflict.v1.Envelope", payload=message.SerializeToString(deterministic=True)
+    )
+
+
+class PeerSide:
+    """The test acting as a node's peer: a PeerClient, a Hello, and envelopes it numbers itself.
+
+    `sequence` is the next sequence number this side gives; it moves on only when the node acknowledges
+    (a refused message gives its number to the next one, DCF-ENV-013).
+    """
+
+    def __init__(self, client: PeerClient, *, party: str = US, node_party: str = RU, channel_id: str = CHANNEL):
+        self.client = client
+        self.party = party
+        self.node_party = node_party
+        self.channel_id = channel_id
+        self.sequence = 1
+
+    async def hello(
+        self,
+        *,
+        agreement_hash: bytes | None = None,
+        versions: VersionRange | None = None,
+        agreement_version: int = 1,
+    ) -> channel_service_pb2.HelloResponse:
+        if agreement_hash is None:
+            agreement_hash = (await self.client.get_agreement(self.channel_id)).agreement_hash
+        hello = Hello(
+            channel_id=self.channel_id,
+            party=self.party,
+            supported_versions=versions or VersionRange(min_major=1, max_major=1),
+            agreement_hash=agreement_hash,
+            agreement_version=agreement_version,
+            sent_time=datetime.now(UTC),
+            implementation="test peer",
+        )
+        return await self.client.hello(hello)
+
+    def model(self, body: str, value: object, **header: Any) -> Envelope:
+        """The envelope of one message; header fields default to the next message of this side."""
+        fields: dict[str, Any] = {
+            "message_id": str(uuid.uuid4()),
+            "channel_id": self.channel_id,
+            "sender": self.party,
+            "recipient": self.node_party,
+            "sequence": self.sequence,
+            "in_reply_to": "",
+            "created_time": datetime.now(UTC),
+            "protocol_version": ProtocolVersion(major=1, minor=0),
+            "mode": Mode.OPERATIONAL,
+        }
+        fields.update(header)
+        fields[body] = value
+        return Envelope.model_validate(fields)
+
+    def envelope(self, body: str, value: object, **header: Any) -> envelope_pb2.SignedPayload:
+        """The signed bytes of one message, ready to send (and to send again, unchanged)."""
+        return signed_payload_to_proto(seal_envelope(self.model(body, value, **header)))
+
+    def proto(self, body: str, value: object, **header: Any) -> envelope_pb2.Envelope:
+        """The protobuf of one message, for a test to spoil before seal_proto."""
+        return envelope_to_proto(self.model(body, value, **header))
+
+    async def deliver(self, signed: envelope_pb2.SignedPayload) -> Delivery:
+        """Send signed bytes with the RPC that takes their body (DCF-ENV-003); the sequence moves on when stored."""
+        delivery = await WRITES[body_of(signed)](self.client, signed)
+        self.sequence = max(self.sequence, delivery.acknowledgement.message_sequence + 1)
+        return delivery
+
+    async def send(self, body: str, value: object, **header: Any) -> Delivery:
+        return await self.deliver(self.envelope(body, value, **header))
+
+    async def notice(self, notice: FlightNotice, **header: Any) -> Delivery:
+        return await self.send("notice", notice, **header)
+
+    async def amend(self, notice: FlightNotice, replaces_version: int, **header: Any) -> Delivery:
+        amended = notice.model_copy(update={"version": replaces_version + 1})
+        return await self.send(
+            "amendment", NoticeAmendment(replaces_version=replaces_version, notice=amended), **header
+        )
+
+    async def cancel(self, notice_id: str, version: int, **header: Any) -> Delivery:
+        return await self.send("cancellation", NoticeCancellation(notice_id=notice_id, version=version), **header)
+
+
+@asynccontextmanager
+async def peer_of(address: str, *, greet: bool = True, **options: Any) -> AsyncIterator[PeerSide]:
+    """A PeerSide connected to the node at `address`, greeted unless `greet` is False."""
+    async with PeerClient(address) as client:
+        side = PeerSide(client, **options)
+        if greet:
+            await side.hello()
+        yield side
+
+
+# -- bodies ------------------------------------------------------------------------------------------------------
+
+
+def suspension(suspension_id: str = "note-2017-04-08") -> Suspension:
+    return Suspension(
+        suspension_id=suspension_id, effective_time=datetime.now(UTC), reason="memorandum suspended by formal note"
+    )
+
+
+def resumption(suspension_id: str = "note-2017-04-08") -> Resumption:
+    return Resumption(suspension_id=suspension_id, effective_time=datetime.now(UTC), reason="memorandum resumed")
+
+
+def incident(incident_id: str, *, party: str = US, minutes_ago: int = 30) -> IncidentReport:
+    """An unsafe encounter near Hama: two aircraft of one party closer than planned."""
+    return IncidentReport(
+        incident_id=incident_id,
+        occurred_time=datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=minutes_ago),
+        position=LatLng(latitude=35.13, longitude=36.75),
+        altitude=Altitude(value=150, reference=AltitudeReference.STD, unit=AltitudeUnit.FLIGHT_LEVEL),
+        aircraft=[InvolvedAircraft(party=party, aircraft_category=AircraftCategory.FIXED_WING, callsign="RCH471")],
+        closest_lateral_m=900.0,
+        narrative="Two aircraft passed within 1 km at FL150 without prior notice.",
+    )
+
+
+# -- fault injection ------------------------------------------------------------------------------------------
+
+
+class TcpProxy:
+    """A TCP relay on 127.0.0.1 that a test can cut and restore: a network fault with no root needed.
+
+    While cut, every relayed connection is closed and new ones are closed as soon as they are accepted.
+    """
+
+    def __init__(self, target_port: int, port: int = 0) -> None:
+        self.target_port = target_port
+        self.port = port or free_port()
+        self.open = True
+        self.connections = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port, reuse_address=True)
+
+    def cut(self) -> None:
+        self.open = False
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    def restore(self) -> None:
+        self.open = True
+
+    async def close(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.open:
+            writer.transport.abort()
+            return
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self.connections += 1
+        self._writers.update((writer, upstream_writer))
+        for source, sink in ((reader, upstream_writer), (upstream_reader, writer)):
+            task = asyncio.get_running_loop().create_task(self._pipe(source, sink))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            while self.open and (data := await source.read(65536)):
+                sink.write(data)
+                await sink.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            sink.transport.abort()
+            self._writers.discard(sink)
+
+
+# -- small checks ---------------------------------------------------------------------------------------------
+
+
+async def refusal_of(call: Awaitable[object]) -> RefusedError:
+    """The RefusedError `call` raises; fails the test when it succeeds."""
+    try:
+        await call
+    except RefusedError as error:
+        return error
+    raise AssertionError("the call was not refused")
+
+
+@dataclass(frozen=True)
+class Status:
+    journal_size: int
+    channel: operator_pb.ChannelStatus
+
+
+async def status_of(address: str) -> Status:
+    """What a node's operator sees: its journal size and its one channel."""
+    async with OperatorClient(address) as operator:
+        answer = await operator.get_status()
+    return Status(answer.journal_size, answer.channels[0])
+
+
+@asynccontextmanager
+async def operator_events(address: str) -> AsyncIterator[list[operator_pb.Event]]:
+    """A list that fills with every event a node's operator watches (WatchEvents), from now until the end."""
+    events: list[operator_pb.Event] = []
+    async with OperatorClient(address) as operator:
+        start = (await operator.get_status()).journal_size
+
+        async def collect() -> None:
+            async for event in operator.watch_events(from_position=start):
+                events.append(event)
+
+        task = asyncio.get_running_loop().create_task(collect())
+        try:
+            yield events
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RefusedError):
+                await task
+
+
+def alerts(events: list[operator_pb.Event], kind: int) -> list[operator_pb.Alert]:
+    return [event.alert for event in events if event.HasField("alert") and event.alert.kind == kind]
+
+
+@dataclass
+class ProxiedPair:
+    """Two nodes that reach each other only through proxies a test can cut: ru -> us and us -> ru."""
+
+    pair: Pair
+    to_us: TcpProxy
+    to_ru: TcpProxy
+
+    def cut(self) -> None:
+        self.to_us.cut()
+        self.to_ru.cut()
+
+    def restore(self) -> None:
+        self.to_us.restore()
+        self.to_ru.restore()
+
+
+@asynccontextmanager
+async def two_nodes_via_proxies(folder: Path, **options: Any) -> AsyncIterator[ProxiedPair]:
+    to_us_port, to_ru_port = free_port(), free_port()
+    addresses = {RU: f"127.0.0.1:{to_us_port}", US: f"127.0.0.1:{to_ru_port}"}
+    ru_config, us_config, ru_port, us_port = write_configs(folder, peer_addresses=addresses, **options)
+    to_us, to_ru = TcpProxy(us_port, to_us_port), TcpProxy(ru_port, to_ru_port)
+    await to_us.start()
+    await to_ru.start()
+    ru, us = NodeServer(load_config(ru_config)), NodeServer(load_config(us_config))
+    await ru.start()
+    await us.start()
+    try:
+        yield ProxiedPair(Pair(ru, us, f"127.0.0.1:{ru_port}", f"127.0.0.1:{us_port}", folder), to_us, to_ru)
+    finally:
+        await ru.stop(grace=0)
+        await us.stop(grace=0)
+        await to_us.close()
+        await to_ru.close()

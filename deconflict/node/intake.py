@@ -123,8 +123,9 @@ class Intake:
         if skew > tolerance:
             raise Refusal(
                 grpc.StatusCode.FAILED_PRECONDITION,
-                f"created_time is {skew.total_seconds():.1f} s from this node's clock; the agreement allows "
-                f"{tolerance.total_seconds():.1f} s",
+                # DCF-ENV-025: the status message names the receiver's time and the tolerance.
+                f"created_time {header.created_time.isoformat()} is {skew.total_seconds():.1f} s from this node's "
+                f"clock, {now.isoformat()}; the agreement allows {tolerance.total_seconds():.1f} s",
                 reason="CLOCK_SKEW",
             )
         self._check_sequence(channel, header.sequence)  # (9)
@@ -158,12 +159,14 @@ class Intake:
         )
         return self._acknowledge(channel, envelope.message_id, envelope.sender, inbound)
 
-    def remember(self, channel_id: str, envelope: Envelope, sha256: bytes, facts: Facts, position: int) -> None:
-        """Record a message replayed from the journal, so its duplicates are answered as before."""
+    def remember(
+        self, channel_id: str, envelope: Envelope, sha256: bytes, facts: Facts, position: int, stored_time: datetime
+    ) -> None:
+        """Record a message replayed from the journal, so its duplicates are answered as before (DCF-ENV-023)."""
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         done.set_result(position)
         self.inbound[channel_id][envelope.message_id] = Inbound(
-            sha256=sha256, sequence=envelope.sequence, facts=facts, stored_time=envelope.created_time, position=done
+            sha256=sha256, sequence=envelope.sequence, facts=facts, stored_time=stored_time, position=done
         )
 
     def _channel(self, header: EnvelopeHeader, peer: str | None) -> ChannelState:

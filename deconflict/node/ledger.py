@@ -199,13 +199,16 @@ class Ledger:
     def _check_notice(self, channel: ChannelState, envelope: Envelope, now: datetime) -> Facts:
         notice = envelope.notice
         assert notice is not None
-        self._check_owner(envelope.sender, notice.owner, "notice.owner")
+        # Suspension first, then ownership, then existence (DCF-NTC-024).
         self._check_open(channel)
+        self._check_owner(envelope.sender, notice.owner, "notice.owner")
         if notice.version != 1:
             raise Refusal.invalid([("notice.version", "a new notice has version 1")])  # DCF-NTC-010
         if notice.state != NoticeState.ACTIVE:
             raise Refusal.invalid([("notice.state", "a new notice is ACTIVE")])  # DCF-NTC-010
-        if (notice.owner, notice.notice_id) in self.notices:
+        # An id is unique on the channel whatever its owner (DCF-NTC-012): either party may hold it already.
+        taken = self.find_notice(notice.notice_id, (channel.party, channel.peer))
+        if taken is not None and channel.channel_id in taken.dialogues:
             raise Refusal(
                 grpc.StatusCode.ALREADY_EXISTS,
                 f"notice {notice.notice_id} of {notice.owner} exists: amend it instead",
@@ -218,9 +221,10 @@ class Ledger:
         amendment = envelope.amendment
         assert amendment is not None
         notice = amendment.notice
-        self._check_owner(envelope.sender, notice.owner, "amendment.notice.owner")
+        # Suspension first, then existence, ownership, state, version (DCF-NTC-024).
         self._check_open(channel)
         entry = self._existing(notice.owner, notice.notice_id, envelope.sender)
+        self._check_owner(envelope.sender, entry.notice.owner, "amendment.notice.owner")
         self._check_version(entry, amendment.replaces_version)
         _check_not_over(notice, now, "amendment.notice")
         return self._facts(channel, notice, MessageKind.AMENDMENT, now)

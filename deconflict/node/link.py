@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -58,7 +59,7 @@ class PeerLink:
         self.channel = channel
         self._hello = hello
         self._greeted = False  # the peer accepted our Hello on the current connection
-        self._missed = 0
+        self._heard: float | None = None  # when the peer last answered a heartbeat; None: UNKNOWN (DCF-HBT-006)
 
     async def run(self) -> None:
         """Until cancelled: connect, greet, deliver and beat; reconnect after any failure."""
@@ -66,8 +67,10 @@ class PeerLink:
             return  # a peer that only connects to us (it watches our messages) needs no link
         while True:
             try:
-                async with PeerClient(self.channel.peer_address, timeout=5.0) as peer:
-                    await asyncio.gather(self._deliver(peer), self._beat(peer))
+                async with PeerClient(self.channel.peer_address, timeout=5.0) as peer, asyncio.TaskGroup() as group:
+                    # A task group, so that when one of them fails the other stops too, before the client closes.
+                    group.create_task(self._deliver(peer))
+                    group.create_task(self._beat(peer))
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the link must outlive any single failure; the reason is logged
@@ -155,28 +158,35 @@ class PeerLink:
 
     async def _beat(self, peer: PeerClient) -> None:
         interval = self.channel.agreement.model.heartbeat_interval.total_seconds()
-        down_after = self.channel.agreement.model.missed_heartbeats_down
+        down_after = interval * self.channel.agreement.model.missed_heartbeats_down
         while True:
             await asyncio.sleep(interval)
-            if not self._greeted:
-                continue
-            try:
-                await peer.heartbeat(
-                    Heartbeat(
-                        channel_id=self.channel.channel_id,
-                        party=self.node.party,
-                        sent_time=self.node.clock(),
-                        last_sequence_sent=self.channel.next_out - 1,
+            if self._greeted:
+                try:
+                    # One beat is given one interval: a peer that does not answer in time has missed it, however
+                    # long the client would retry (DCF-HBT-007, DCF-TIM-006).
+                    await asyncio.wait_for(
+                        peer.heartbeat(
+                            Heartbeat(
+                                channel_id=self.channel.channel_id,
+                                party=self.node.party,
+                                sent_time=self.node.clock(),
+                                last_sequence_sent=self.channel.next_out - 1,
+                            )
+                        ),
+                        timeout=interval,
                     )
-                )
-                self._missed = 0
-                self.node.set_liveness(self.channel, Liveness.NORMAL)
-            except RefusedError as error:
-                if error.refusal.reason == "HELLO_REQUIRED":
-                    self._greeted = False
-                self._missed += 1
-                if self._missed >= down_after:
-                    self.node.set_liveness(self.channel, Liveness.DOWN)
+                    self._heard = time.monotonic()
+                    self.node.set_liveness(self.channel, Liveness.NORMAL)
+                    continue
+                except RefusedError as error:
+                    if error.refusal.reason == "HELLO_REQUIRED":
+                        raise  # the peer restarted: reconnect and greet it again (DCF-HEL-008)
+                except TimeoutError:
+                    pass
+            # Silent, or not even greeted, for missed_heartbeats_down x heartbeat_interval: DOWN (DCF-HBT-007).
+            if self._heard is not None and time.monotonic() - self._heard >= down_after:
+                self.node.set_liveness(self.channel, Liveness.DOWN)
 
 
 def heard_recently(channel: ChannelState, now: datetime) -> bool:

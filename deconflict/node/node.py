@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from deconflict import limits
 from deconflict.bridge.envelope import open_envelope, seal_envelope, signed_payload_to_proto
 from deconflict.client.peer import Delivery
 from deconflict.conflict import ConflictIndex
@@ -125,8 +126,14 @@ class Node:
         self.ledger.apply(channel, envelope, facts, record.stored_time)
         self._index(envelope)
         if record.direction == Direction.IN:
+            # The stored time, not the created time: a duplicate after a restart gets the same bytes (DCF-ENV-023).
             self.intake.remember(
-                channel.channel_id, envelope, hashlib.sha256(signed.payload).digest(), facts, entry.position
+                channel.channel_id,
+                envelope,
+                hashlib.sha256(signed.payload).digest(),
+                facts,
+                entry.position,
+                record.stored_time,
             )
         else:
             channel.sent_positions.append(entry.position)
@@ -206,6 +213,7 @@ class Node:
         if stored.direction == Direction.IN:
             self._index(stored.envelope)
             self._answer_automatically(stored)
+        self._alert_for(stored)
         for listener in self._listeners:
             listener(stored)
         direction = operator_pb.DIRECTION_IN if stored.direction == Direction.IN else operator_pb.DIRECTION_OUT
@@ -217,6 +225,22 @@ class Node:
             )
         )
         asyncio.get_running_loop().create_task(self._notify())
+
+    def _alert_for(self, stored: Stored) -> None:
+        """The alerts a stored message calls for, sent or received."""
+        envelope, channel = stored.envelope, stored.channel
+        if envelope.suspension is not None:  # DCF-SUS-011
+            suspension = envelope.suspension
+            text = f"{envelope.sender} suspended channel {channel.channel_id}: {suspension.reason}"
+            self.alert(operator_pb.ALERT_KIND_CHANNEL_STATE, text, suspension.suspension_id, channel)
+        elif envelope.resumption is not None:  # DCF-SUS-011
+            resumption = envelope.resumption
+            text = f"{envelope.sender} resumed channel {channel.channel_id}: {resumption.reason}"
+            self.alert(operator_pb.ALERT_KIND_CHANNEL_STATE, text, resumption.suspension_id, channel)
+        elif envelope.timeout is not None and stored.direction == Direction.IN:  # DCF-TMR-014
+            subject = envelope.timeout.notice_id or envelope.timeout.conference_id
+            text = f"{channel.peer} says {subject} was not answered in time: answer it now (DCF-TMR-015)"
+            self.alert(operator_pb.ALERT_KIND_TIMEOUT_RECEIVED, text, subject, channel)
 
     # -- what operators watch (OperatorService.WatchEvents)
 
@@ -312,9 +336,12 @@ class Node:
                 notice_id=notice.notice_id, notice_version=notice.version, kind=ResponseKind.ROGER
             )
         parties = set(agreement.parties)
-        named = [c for c in found if c.owner in parties]
+        eligible = [c for c in found if c.owner in parties]
         # A third party's notice is never named to this peer (DCF-CFL-019): only said to be in the way.
-        hidden = len(found) - len(named)
+        hidden = len(found) - len(eligible)
+        # A response names at most MAX_LIST conflicts, the first in the spec's order (DCF-CFL-017).
+        named = eligible[: limits.MAX_LIST]
+        unnamed = len(eligible) - len(named)
         return OperationalResponse(
             notice_id=notice.notice_id,
             notice_version=notice.version,
@@ -332,7 +359,14 @@ class Node:
                 )
                 for c in named
             ],
-            remarks=f"{hidden} notice(s) on another channel are in the way" if hidden else "",
+            remarks=" ".join(
+                part
+                for part in (
+                    f"{hidden} notice(s) on another channel are in the way." if hidden else "",
+                    f"{unnamed} more conflict(s) not listed." if unnamed else "",
+                )
+                if part
+            ),
         )
 
     # -- reading

@@ -16,8 +16,8 @@ from deconflict.journal.base import Direction
 from deconflict.models.channel import Checklist, ChecklistEntry, VersionRange
 from deconflict.models.channel import Hello as HelloModel
 from deconflict.node.node import Node
-from deconflict.node.services.notice import channel_of, write
-from deconflict.rpc.handlers import Context, peer_identity
+from deconflict.node.services.notice import channel_of, require_hello, write
+from deconflict.rpc.handlers import Context, RequestStream, peer_identity
 from deconflict.rpc.refusal import Refusal, to_message_refusal
 from deconflict.v1 import channel_pb2, envelope_pb2, errors_pb2
 from deconflict.v1 import channel_service_pb2 as pb
@@ -76,9 +76,10 @@ class ChannelService:
         if hello.agreement_hash != ours.sha256:
             raise Refusal(
                 grpc.StatusCode.FAILED_PRECONDITION,
+                # DCF-HEL-006: both versions and both hashes, in full, so that the parties can compare them.
                 f"agreement mismatch: this node holds version {ours.model.version} with hash "
-                f"{ours.sha256.hex()[:16]}..., the peer version {hello.agreement_version} with hash "
-                f"{hello.agreement_hash.hex()[:16]}...",
+                f"{ours.sha256.hex()}, the peer version {hello.agreement_version} with hash "
+                f"{hello.agreement_hash.hex()}",
                 reason="AGREEMENT_MISMATCH",
             )  # DCF-HEL-006
         channel.greeted = True
@@ -171,6 +172,7 @@ class ChannelService:
         peer = peer_identity(context)
         if peer is not None and peer != channel.peer:
             raise Refusal(grpc.StatusCode.PERMISSION_DENIED, "only the peer watches its channel", reason="NOT_PEER")
+        require_hello(channel)  # DCF-STR-001
         following = max(request.from_sequence, 1)
         if following > len(channel.sent_positions) + 1:
             raise Refusal(
@@ -201,7 +203,11 @@ class ChannelService:
             # Envelopes are admitted in arrival order without waiting for storage: the journal batches
             # them and the answers leave in the same order (DCF-STR spec).
             try:
-                async for request in requests:
+                async for request in _each_or_refusal(requests):
+                    if isinstance(request, Refusal):
+                        # An undecodable request is answered in the stream, which goes on (DCF-STR-008, DCF-STR-009).
+                        answers.put_nowait(("", request))
+                        continue
                     message_id = _message_id(request.envelope)
                     try:
                         answers.put_nowait(
@@ -225,6 +231,15 @@ class ChannelService:
                 yield pb.ExchangeResponse(refusal=_refusal_proto(pending, message_id))
         finally:
             reader.cancel()
+
+
+def _each_or_refusal(
+    requests: AsyncIterator[pb.ExchangeRequest],
+) -> AsyncIterator[pb.ExchangeRequest | Refusal]:
+    """Each request of the stream, or the Refusal of one that cannot be decoded, in its place."""
+    if isinstance(requests, RequestStream):
+        return requests.results()  # type: ignore[return-value]
+    return requests
 
 
 def _message_id(signed: envelope_pb2.SignedPayload) -> str:

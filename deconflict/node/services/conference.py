@@ -7,7 +7,7 @@ import grpc
 from deconflict import limits
 from deconflict.bridge.conference_service import conference_status_to_proto
 from deconflict.node.node import Node
-from deconflict.node.services.notice import channel_of, page_offset, page_token, write
+from deconflict.node.services.notice import channel_of, page_offset, page_token, require_hello, write
 from deconflict.rpc.handlers import Context
 from deconflict.rpc.refusal import Refusal
 from deconflict.v1 import conference_service_pb2 as pb
@@ -49,6 +49,7 @@ class ConferenceService:
         channel = channel_of(self.node, request.channel_id)
         if not request.conference_id:
             raise Refusal.invalid([("conference_id", "is required")])
+        require_hello(channel)
         status = self.node.ledger.conferences.status(channel.channel_id, request.conference_id)
         if status is None:
             raise Refusal(grpc.StatusCode.NOT_FOUND, f"no conference {request.conference_id} on {channel.channel_id}")
@@ -58,6 +59,7 @@ class ConferenceService:
         self, request: pb.ListConferencesRequest, context: Context
     ) -> pb.ListConferencesResponse:
         channel = channel_of(self.node, request.channel_id)
+        require_hello(channel)
         size = request.page_size or limits.DEFAULT_PAGE_SIZE
         if size > limits.MAX_PAGE_SIZE:
             raise Refusal.invalid([("page_size", f"must be at most {limits.MAX_PAGE_SIZE}")])

@@ -52,6 +52,7 @@ class NoticeService:
         channel = channel_of(self.node, request.channel_id)
         if not request.notice_id:
             raise Refusal.invalid([("notice_id", "is required")])
+        require_hello(channel)
         entry = self.node.ledger.find_notice(request.notice_id, (channel.peer, channel.party))
         if entry is None or channel.channel_id not in entry.dialogues:
             raise Refusal(grpc.StatusCode.NOT_FOUND, f"no notice {request.notice_id} on {channel.channel_id}")
@@ -61,13 +62,19 @@ class NoticeService:
         self, request: pb.ListNoticesRequest, context: Context
     ) -> pb.ListNoticesResponse:
         channel = channel_of(self.node, request.channel_id)
+        require_hello(channel)
         size = request.page_size or limits.DEFAULT_PAGE_SIZE
         if size > limits.MAX_PAGE_SIZE:
             raise Refusal.invalid([("page_size", f"must be at most {limits.MAX_PAGE_SIZE}")])
         start = page_offset(request.page_token)
-        states = {NoticeState(s) for s in request.states if s in NoticeState._value2member_map_}
-        if len(states) != len(set(request.states)):
-            raise Refusal.invalid([("states", "names a state this schema does not know")])
+        states: set[NoticeState] = set()
+        for index, value in enumerate(request.states):
+            # Each element names a known state, once; a refusal names the element (DCF-NTC-031, DCF-NTC-035).
+            if value not in NoticeState._value2member_map_:
+                raise Refusal.invalid([(f"states[{index}]", "names no known notice state")])
+            if NoticeState(value) in states:
+                raise Refusal.invalid([(f"states[{index}]", "repeats an earlier state")])
+            states.add(NoticeState(value))
         chosen = [
             entry
             for entry in self.node.ledger.notices.values()
@@ -104,6 +111,16 @@ def channel_of(node: Node, channel_id: str) -> ChannelState:
     if channel is None:
         raise Refusal(grpc.StatusCode.NOT_FOUND, f"this node serves no channel {channel_id}")
     return channel
+
+
+def require_hello(channel: ChannelState) -> None:
+    """Reads and streams of the peer come after its Hello, like its writes (DCF-HEL-001, DCF-ERR-016)."""
+    if not channel.greeted:
+        raise Refusal(
+            grpc.StatusCode.FAILED_PRECONDITION,
+            f"say Hello on channel {channel.channel_id} first",
+            reason="HELLO_REQUIRED",
+        )
 
 
 def record_of(channel: ChannelState, entry: NoticeEntry) -> NoticeRecord:

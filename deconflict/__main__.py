@@ -1,0 +1,5 @@
+"""`python -m deconflict`: the same command line as `deconflict`."""
+
+from deconflict.cli.main import main
+
+main()

@@ -1,0 +1,32 @@
+"""The `deconflict` command: one party's ministry node, its operators' tools, and the October 2015 demo."""
+
+from __future__ import annotations
+
+import typer
+
+from deconflict.cli import conference, demo, notices, serve, watch
+
+app = typer.Typer(
+    name="deconflict",
+    help=(
+        "Air deconfliction channels between parties that do not cooperate: each side tells the other where and "
+        "when its aircraft will fly (flight notices), the other acknowledges (logical acknowledgement: stored at a "
+        "journal position) and answers (operational response: ACCEPT, UNABLE, STANDBY, ROGER, COUNTER), and the "
+        "parties meet by video conference. New here? Run `deconflict demo`."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
+)
+
+app.command("serve")(serve.serve)
+app.command("notify")(notices.notify)
+app.command("respond")(notices.respond)
+app.command("watch")(watch.watch)
+app.command("status")(watch.status)
+app.add_typer(conference.app, name="conference")
+app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    app(prog_name="deconflict")
