@@ -2,11 +2,11 @@
 same shape in the same run.
 
     python bench/node_acknowledgement.py [--seconds 3] [--warm-up 1] [--volumes 10000 100000] [--in-flight 1 16 64]
-    python bench/node_acknowledgement.py --quick          # shorter windows, for a smoke run
+    python bench/node_acknowledgement.py --quick          # shorter windows, one node per size: a smoke run
 
 Cases: for each number of active volumes already known to the node and each number of requests in flight,
 - node: a real node (NodeServer, automatic response policy) with its SQLite journal (WAL, synchronous=FULL) in a
-  temporary folder; its peer says Hello, then files new notices of 3 volumes of 8 vertices (about 1 KB each);
+  temporary folder; its peer says Hello, then files new notices of 3 volumes of 8 vertices (an 841-byte envelope each);
 - bare: a grpc.aio server with the same service and method names and message types whose handler parses the
   request and answers a fixed acknowledgement of realistic size (a real one, built once): no storage, no checks.
 Shapes: at 1 in flight, unary SubmitNotice, notice n+1 sent when n is acknowledged (DCF-ENV-014); at 16 and 64,
@@ -678,6 +678,10 @@ def ratio(node: float, bare: float, digits: int) -> str:
     return f"{node / bare:.{digits}f}" if bare and not math.isnan(node / bare) else "-"
 
 
+def milliseconds(seconds: float) -> str:
+    return "-" if math.isnan(seconds) else f"{seconds * 1e3:.2f}"
+
+
 def table(rows: Sequence[Row]) -> str:
     lines: list[tuple[str, ...]] = [
         ("volumes", "in flight", "rpc", "node ack/s", "p50 ms", "p99 ms", "bare ack/s", "p50 ms", "p99 ms",
@@ -691,11 +695,11 @@ def table(rows: Sequence[Row]) -> str:
                 str(row.in_flight),
                 "SubmitNotice" if row.in_flight == 1 else "Exchange",
                 f"{node.rate:,.0f}",
-                f"{node.percentile(0.5) * 1e3:.2f}",
-                f"{node.percentile(0.99) * 1e3:.2f}",
+                milliseconds(node.percentile(0.5)),
+                milliseconds(node.percentile(0.99)),
                 f"{bare.rate:,.0f}",
-                f"{bare.percentile(0.5) * 1e3:.2f}",
-                f"{bare.percentile(0.99) * 1e3:.2f}",
+                milliseconds(bare.percentile(0.5)),
+                milliseconds(bare.percentile(0.99)),
                 ratio(node.rate, bare.rate, 2),
                 ratio(node.percentile(0.5), bare.percentile(0.5), 1),
                 ratio(node.percentile(0.99), bare.percentile(0.99), 1),
@@ -777,6 +781,9 @@ def main() -> None:
     print()
     print("acknowledged notices per second and acknowledgement latency: node / bare grpc.aio server (x = node / bare)")
     print(table(rows))
+    if any(row.node.measured.acknowledged == 0 for row in rows):
+        print("- : the node acknowledged nothing in that window: it was paused for longer (at 1e5 volumes a full "
+              "garbage collection of its heap takes seconds); use a longer --seconds")  # fmt: skip
     print()
     print("CPU used in the measured window (of one CPU), and the node's index and journal")
     print(details(rows))

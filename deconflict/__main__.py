@@ -2,4 +2,5 @@
 
 from deconflict.cli.main import main
 
-main()
+if __name__ == "__main__":
+    main()

@@ -132,12 +132,30 @@ def write_configs(
     return folder / f"{RU}.toml", folder / f"{US}.toml", ru_port, us_port
 
 
+ATTEMPTS = 5  # a port picked free may be taken by another process before a node binds it: pick again
+
+
+async def start_all(servers: list[NodeServer]) -> bool:
+    """Start the servers; when one cannot bind its port, stop them all and say so."""
+    try:
+        for server in servers:
+            await server.start()
+    except OSError:
+        for server in servers:
+            await server.stop(grace=0)
+        return False
+    return True
+
+
 @asynccontextmanager
 async def two_nodes(folder: Path, **options: object) -> AsyncIterator[Pair]:
-    ru_config, us_config, ru_port, us_port = write_configs(folder, **options)  # type: ignore[arg-type]
-    ru, us = NodeServer(load_config(ru_config)), NodeServer(load_config(us_config))
-    await ru.start()
-    await us.start()
+    for _ in range(ATTEMPTS):
+        ru_config, us_config, ru_port, us_port = write_configs(folder, **options)  # type: ignore[arg-type]
+        ru, us = NodeServer(load_config(ru_config)), NodeServer(load_config(us_config))
+        if await start_all([ru, us]):
+            break
+    else:
+        raise OSError("no free ports for two nodes")
     try:
         yield Pair(ru, us, f"127.0.0.1:{ru_port}", f"127.0.0.1:{us_port}", folder)
     finally:
@@ -201,10 +219,14 @@ class Single:
 async def one_node(folder: Path, *, party: str = RU, **options: Any) -> AsyncIterator[Single]:
     """A node for `party` alone, listening on loopback; its peer address is empty, so no link runs."""
     addresses = {RU: "", US: ""}
-    ru_config, us_config, ru_port, us_port = write_configs(folder, peer_addresses=addresses, **options)
-    config, port = (ru_config, ru_port) if party == RU else (us_config, us_port)
-    holder = Single(NodeServer(load_config(config)), f"127.0.0.1:{port}", folder, config)
-    await holder.server.start()
+    for _ in range(ATTEMPTS):
+        ru_config, us_config, ru_port, us_port = write_configs(folder, peer_addresses=addresses, **options)
+        config, port = (ru_config, ru_port) if party == RU else (us_config, us_port)
+        holder = Single(NodeServer(load_config(config)), f"127.0.0.1:{port}", folder, config)
+        if await start_all([holder.server]):
+            break
+    else:
+        raise OSError("no free port for a node")
     try:
         yield holder
     finally:
@@ -507,15 +529,25 @@ class ProxiedPair:
 
 @asynccontextmanager
 async def two_nodes_via_proxies(folder: Path, **options: Any) -> AsyncIterator[ProxiedPair]:
-    to_us_port, to_ru_port = free_port(), free_port()
-    addresses = {RU: f"127.0.0.1:{to_us_port}", US: f"127.0.0.1:{to_ru_port}"}
-    ru_config, us_config, ru_port, us_port = write_configs(folder, peer_addresses=addresses, **options)
-    to_us, to_ru = TcpProxy(us_port, to_us_port), TcpProxy(ru_port, to_ru_port)
-    await to_us.start()
-    await to_ru.start()
-    ru, us = NodeServer(load_config(ru_config)), NodeServer(load_config(us_config))
-    await ru.start()
-    await us.start()
+    for _ in range(ATTEMPTS):
+        to_us_port, to_ru_port = free_port(), free_port()
+        addresses = {RU: f"127.0.0.1:{to_us_port}", US: f"127.0.0.1:{to_ru_port}"}
+        ru_config, us_config, ru_port, us_port = write_configs(folder, peer_addresses=addresses, **options)
+        to_us, to_ru = TcpProxy(us_port, to_us_port), TcpProxy(ru_port, to_ru_port)
+        ru, us = NodeServer(load_config(ru_config)), NodeServer(load_config(us_config))
+        try:
+            await to_us.start()
+            await to_ru.start()
+        except OSError:
+            await to_us.close()
+            await to_ru.close()
+            continue
+        if await start_all([ru, us]):
+            break
+        await to_us.close()
+        await to_ru.close()
+    else:
+        raise OSError("no free ports for two nodes and their proxies")
     try:
         yield ProxiedPair(Pair(ru, us, f"127.0.0.1:{ru_port}", f"127.0.0.1:{us_port}", folder), to_us, to_ru)
     finally:

@@ -56,7 +56,7 @@ def test_demo_against_two_serve_processes(tmp_path):
 def test_demo_stops_with_a_clear_message_when_an_outcome_does_not_come(tmp_path):
     # A US node that answers by itself sends ROGER where the scenario waits for its operator's STANDBY.
     with serving(tmp_path, us_policy="automatic") as nodes:
-        result = deconflict("demo", "--nodes", nodes.ru, nodes.us, "--timeout", "3")
+        result = deconflict("demo", "--nodes", nodes.ru, nodes.us, "--timeout", "8")
         assert result.returncode == 1
         assert "where STANDBY was expected" in result.stderr
         assert 'policy = "operator"' in result.stderr

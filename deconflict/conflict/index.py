@@ -104,12 +104,20 @@ class _Check:
     __slots__ = ("exempt", "minima", "owner", "volumes")
 
     def __init__(
-        self, notice: FlightNotice, separation_minima: SeparationMinima, priority_rules: Sequence[PriorityRule]
+        self,
+        notice: FlightNotice | IndexedNotice,
+        separation_minima: SeparationMinima,
+        priority_rules: Sequence[PriorityRule],
     ) -> None:
         self.owner = notice.owner
         self.exempt = exempt_categories(notice.category, priority_rules)
         self.minima = Minima.of(separation_minima)
-        self.volumes = [PreparedVolume.from_model(volume) for volume in notice.volumes]
+        # A notice the caller prepared for the index is not prepared a second time.
+        self.volumes: Sequence[PreparedVolume] = (
+            notice.volumes
+            if isinstance(notice, IndexedNotice)
+            else [PreparedVolume.from_model(volume) for volume in notice.volumes]
+        )
 
     def checks(self, entry: IndexedNotice) -> bool:
         """Notices of the same owner are never checked (DCF-CFL-008), nor those a priority rule exempts."""
@@ -209,7 +217,7 @@ class ConflictIndex:
 
     def conflicts(
         self,
-        notice: FlightNotice,
+        notice: FlightNotice | IndexedNotice,
         separation: SeparationMinima,
         priority_rules: Sequence[PriorityRule] = (),
         *,

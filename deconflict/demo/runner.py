@@ -109,8 +109,10 @@ class Demo:
         for party, status in statuses.items():
             if status.party != party:
                 raise StepFailedError(f"the node given for {party} is {status.party!r}: give the ru-mod node first")
-            self.observer.follow(party, self.clients[party], status.journal_size)
         try:
+            for party, status in statuses.items():
+                # From the journal's present end: what this run brings about, not what earlier runs left.
+                self.observer.follow(party, self.clients[party], status.journal_size)
             await self._hello()
             await self._coalition_notices()
             russian = await self._russian_notices()
@@ -251,9 +253,9 @@ class Demo:
         """The US operator's conflict check of one Russian notice.
 
         The operator API offers no assessment of its own, so the operator runs the node's conflict engine
-        (deconflict.conflict.ConflictIndex) over the notices the US node stored, as its event stream reported
-        them, with the separation minima and priority rules of the agreement both nodes hold (the hash was
-        checked at Hello): the same check the node runs for the automatic policy.
+        (deconflict.conflict.ConflictIndex) over the notices the US node stored during this run, as its event
+        stream reported them, with the separation minima and priority rules of the agreement both nodes hold
+        (its hash was checked at Hello): the same check the node runs for its automatic policy.
         """
         index = ConflictIndex()
         for known in self.us_known.values():

@@ -75,4 +75,7 @@ def _sentence(item: Any) -> str:
     if kind == "extra_forbidden":
         return "is not a field of this message"
     text = str(item["msg"])
-    return text[:1].lower() + text[1:] if text else kind
+    # "Input should be ..." reads on after the field path in lower case; "UNABLE needs ..." keeps its capitals.
+    if text[:2].isupper() or not text:
+        return text or kind
+    return text[:1].lower() + text[1:]

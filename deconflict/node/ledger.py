@@ -9,6 +9,7 @@ the journal replays the same `apply` calls at start.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -53,6 +54,10 @@ class NoticeEntry:
     received_time: datetime
     # channel_id -> the dialogue about the current version on that channel
     dialogues: dict[str, Dialogue] = field(default_factory=dict)
+
+    @property
+    def exercise(self) -> bool:
+        return self.mode == Mode.EXERCISE
 
     @property
     def key(self) -> NoticeKey:
@@ -105,6 +110,9 @@ class Ledger:
         self.party = party
         self.channels = {channel.channel_id: channel for channel in channels}
         self.notices: dict[NoticeKey, NoticeEntry] = {}
+        # Heaps, so the timers look only at what falls due instead of every notice at every tick.
+        self._ends: list[tuple[datetime, NoticeKey]] = []
+        self._due: list[tuple[datetime, NoticeKey, str]] = []
         self.conferences = ConferenceBook()
         self.incidents = IncidentBook()
 
@@ -386,6 +394,7 @@ class Ledger:
             for old in previous.values():
                 old.state = DialogueState.SUPERSEDED
             self.notices[key] = entry
+            heapq.heappush(self._ends, (notice.last_end, key))
         responder = channel.peer if notice.owner == self.party else self.party
         entry.dialogues[channel.channel_id] = Dialogue(
             channel_id=channel.channel_id,
@@ -395,6 +404,7 @@ class Ledger:
             version=notice.version,
             due_time=facts.response_due_time,
         )
+        self._wait(key, channel.channel_id, facts.response_due_time)
 
     def _end(self, owner: str, notice_id: str, state: NoticeState) -> None:
         entry = self.notices.get((owner, notice_id))
@@ -421,6 +431,7 @@ class Ledger:
                 dialogue.state = DialogueState.STANDBY
                 wait = channel.response_time(dialogue.kind)
                 dialogue.due_time = None if wait is None else when + wait
+                self._wait((owner, response.notice_id), channel.channel_id, dialogue.due_time)
         else:
             dialogue.state = DialogueState.ANSWERED
             dialogue.due_time = None
@@ -440,10 +451,45 @@ class Ledger:
 
     def expire(self, now: datetime) -> list[NoticeEntry]:
         """End every ACTIVE notice whose last volume is over (DCF-NTC spec: EXPIRED); the ones ended."""
-        ended = [e for e in self.notices.values() if e.notice.state == NoticeState.ACTIVE and e.notice.last_end <= now]
-        for entry in ended:
-            self._end(entry.notice.owner, entry.notice.notice_id, NoticeState.EXPIRED)
+        ended: list[NoticeEntry] = []
+        while self._ends and self._ends[0][0] <= now:
+            _, key = heapq.heappop(self._ends)
+            entry = self.notices.get(key)
+            # An entry replaced by an amendment has its own, later end in the heap.
+            if entry is not None and entry.notice.state == NoticeState.ACTIVE and entry.notice.last_end <= now:
+                self._end(*key, NoticeState.EXPIRED)
+                ended.append(entry)
         return ended
+
+    def _wait(self, key: NoticeKey, channel_id: str, due: datetime | None) -> None:
+        # Only what this node waits for can time out here: the peer's answers to this party's notices.
+        if due is not None and key[0] == self.party:
+            heapq.heappush(self._due, (due, key, channel_id))
+
+    def overdue(self, now: datetime) -> list[tuple[NoticeEntry, Dialogue]]:
+        """The dialogues whose answer from the peer was due by `now` and is still awaited."""
+        found: list[tuple[NoticeEntry, Dialogue]] = []
+        while self._due and self._due[0][0] <= now:
+            due, key, channel_id = heapq.heappop(self._due)
+            entry = self.notices.get(key)
+            dialogue = entry.dialogues.get(channel_id) if entry is not None else None
+            # A STANDBY or a newer version pushed a later due time; this one is stale.
+            if entry is None or dialogue is None or dialogue.due_time != due or dialogue.timeout_sent:
+                continue
+            if entry.notice.state == NoticeState.ACTIVE and dialogue.state in (
+                DialogueState.PENDING,
+                DialogueState.STANDBY,
+            ):
+                found.append((entry, dialogue))
+        return found
+
+    def hold(self, key: NoticeKey, channel_id: str, until: datetime) -> None:
+        """Look at a dialogue again at `until`: its timer is held while the channel is suspended."""
+        entry = self.notices.get(key)
+        dialogue = entry.dialogues.get(channel_id) if entry is not None else None
+        if dialogue is not None and dialogue.due_time is not None:
+            dialogue.due_time = max(dialogue.due_time, until)
+            heapq.heappush(self._due, (dialogue.due_time, key, channel_id))
 
 
 def _check_not_over(notice: FlightNotice, now: datetime, path: str) -> None:

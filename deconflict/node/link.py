@@ -10,7 +10,6 @@ carries on from the first one not yet acknowledged.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import time
@@ -93,8 +92,7 @@ class PeerLink:
         while True:
             sent = self.channel.sent_positions
             if self.channel.acknowledged >= len(sent):
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.node.changed(), timeout=1.0)
+                await self.node.changed_within(1.0)
                 continue
             position = sent[self.channel.acknowledged]
             entries = await self.node.journal.read(position, 1)
@@ -120,7 +118,7 @@ class PeerLink:
             )
             await asyncio.sleep(RETRY_PAUSE)
             return
-        await self.node.journal.append(
+        position = await self.node.journal.append(
             Record(
                 channel_id=self.channel.channel_id,
                 direction=Direction.ACK_IN,
@@ -133,7 +131,7 @@ class PeerLink:
             )
         )
         self.channel.acknowledged = max(self.channel.acknowledged, record.sequence)
-        self.node.acknowledgement_received(self.channel, delivery)
+        self.node.acknowledgement_received(self.channel, delivery, position)
 
     async def _refused(self, error: RefusedError, record: Record) -> None:
         reason = error.refusal.reason
@@ -162,20 +160,17 @@ class PeerLink:
         while True:
             await asyncio.sleep(interval)
             if self._greeted:
+                beat = Heartbeat(
+                    channel_id=self.channel.channel_id,
+                    party=self.node.party,
+                    sent_time=self.node.clock(),
+                    last_sequence_sent=self.channel.next_out - 1,
+                )
                 try:
                     # One beat is given one interval: a peer that does not answer in time has missed it, however
                     # long the client would retry (DCF-HBT-007, DCF-TIM-006).
-                    await asyncio.wait_for(
-                        peer.heartbeat(
-                            Heartbeat(
-                                channel_id=self.channel.channel_id,
-                                party=self.node.party,
-                                sent_time=self.node.clock(),
-                                last_sequence_sent=self.channel.next_out - 1,
-                            )
-                        ),
-                        timeout=interval,
-                    )
+                    async with asyncio.timeout(interval):
+                        await peer.heartbeat(beat)
                     self._heard = time.monotonic()
                     self.node.set_liveness(self.channel, Liveness.NORMAL)
                     continue

@@ -8,6 +8,8 @@ died (DCF-ENV-031).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import hashlib
 import logging
 import uuid
@@ -18,7 +20,7 @@ from datetime import UTC, datetime
 from deconflict import limits
 from deconflict.bridge.envelope import open_envelope, seal_envelope, signed_payload_to_proto
 from deconflict.client.peer import Delivery
-from deconflict.conflict import ConflictIndex
+from deconflict.conflict import ConflictIndex, IndexedNotice
 from deconflict.journal.base import Direction, Entry, Journal, Record
 from deconflict.journal.sqlite import open_journal
 from deconflict.models.channel import Liveness
@@ -96,6 +98,10 @@ class Node:
         self._journal = open_journal(self.loaded.journal_path)
         self._intake = Intake(self.ledger, self._journal, self.clock, self._stored, self._storage_failed)
         replayed = self._replay()
+        # The replayed state lives as long as the node: keep it out of every later collection, which
+        # would otherwise walk millions of objects and stall the loop for seconds.
+        gc.collect()
+        gc.freeze()
         log.info("%s: journal replayed, %d entries", self.party, replayed)
 
     async def close(self) -> None:
@@ -107,6 +113,12 @@ class Node:
         for entry in self.journal.entries():
             self._replay_entry(entry)
             count += 1
+        # The index is loaded once from the notices still active: in bulk, many times faster than one by one.
+        self.conflicts.put_many(
+            IndexedNotice.from_notice(entry.notice, channel_id=next(iter(entry.dialogues)), exercise=entry.exercise)
+            for entry in self.ledger.notices.values()
+            if entry.notice.state == NoticeState.ACTIVE and entry.dialogues
+        )
         return count
 
     def _replay_entry(self, entry: Entry) -> None:
@@ -124,7 +136,6 @@ class Node:
         envelope = open_envelope(signed)
         facts = decode_facts(record.meta)
         self.ledger.apply(channel, envelope, facts, record.stored_time)
-        self._index(envelope)
         if record.direction == Direction.IN:
             # The stored time, not the created time: a duplicate after a restart gets the same bytes (DCF-ENV-023).
             self.intake.remember(
@@ -211,8 +222,7 @@ class Node:
 
     def _stored(self, stored: Stored) -> None:
         if stored.direction == Direction.IN:
-            self._index(stored.envelope)
-            self._answer_automatically(stored)
+            self._answer_automatically(stored, self._index(stored.envelope))
         self._alert_for(stored)
         for listener in self._listeners:
             listener(stored)
@@ -282,9 +292,10 @@ class Node:
         elif was == Liveness.DOWN:
             self.alert(operator_pb.ALERT_KIND_PEER_UP, f"{channel.peer} answers again", "", channel)
 
-    def acknowledgement_received(self, channel: ChannelState, delivery: Delivery) -> None:
+    def acknowledgement_received(self, channel: ChannelState, delivery: Delivery, position: int) -> None:
         self._publish(
             operator_pb.Event(
+                position=position,
                 channel_id=channel.channel_id,
                 acknowledgement=operator_pb.AcknowledgementEvent(acknowledgement=delivery.signed),
             )
@@ -299,37 +310,69 @@ class Node:
         async with self._changed:
             await self._changed.wait()
 
-    def _index(self, envelope: Envelope) -> None:
-        body = envelope.body_field
-        exercise = envelope.mode == Mode.EXERCISE
-        if body == "notice" and envelope.notice is not None:
-            self.conflicts.put(envelope.notice, channel_id=envelope.channel_id, exercise=exercise)
-        elif body == "amendment" and envelope.amendment is not None:
-            self.conflicts.put(envelope.amendment.notice, channel_id=envelope.channel_id, exercise=exercise)
-        elif body == "cancellation" and envelope.cancellation is not None:
+    async def changed_within(self, seconds: float) -> None:
+        """Wait until a message is stored, or `seconds` at most.
+
+        asyncio.timeout rather than asyncio.wait_for: on Python 3.11 wait_for can swallow a cancellation that
+        races with its result, and a task that ignores its cancellation never lets the node stop.
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self.changed()
+
+    def _index(self, envelope: Envelope) -> IndexedNotice | None:
+        """Keep the conflict index current; the notice filed, prepared once for the index and the check."""
+        notice = _filed_notice(envelope)
+        if notice is not None:
+            prepared = IndexedNotice.from_notice(
+                notice, channel_id=envelope.channel_id, exercise=envelope.mode == Mode.EXERCISE
+            )
+            self.conflicts.put_indexed(prepared)
+            return prepared
+        if envelope.cancellation is not None:
             self.conflicts.remove(envelope.sender, envelope.cancellation.notice_id)
+        return None
 
     # -- the response policy (DCF-RSP spec: automatic ROGER / UNABLE, or STANDBY for an operator)
 
-    def _answer_automatically(self, stored: Stored) -> None:
+    def _answer_automatically(self, stored: Stored, prepared: IndexedNotice | None) -> None:
         envelope = stored.envelope
         notice = _filed_notice(envelope)
-        if notice is None:
+        if notice is None or prepared is None:
             return
         channel = stored.channel
+        if stored.facts.late:
+            self.alert(
+                operator_pb.ALERT_KIND_LATE_NOTICE,
+                f"{notice.notice_id} v{notice.version} arrived with less than the agreed lead time",
+                notice.notice_id,
+                channel,
+            )
         if self.config.policy == ResponsePolicy.OPERATOR:
             response = OperationalResponse(
                 notice_id=notice.notice_id, notice_version=notice.version, kind=ResponseKind.STANDBY
             )
+            # The operator decides, with what the conflict engine found in front of them.
+            assessed = self.assess(channel, notice, envelope.mode, prepared)
+            if assessed.kind == ResponseKind.UNABLE:
+                named = ", ".join(f"{c.notice_id} v{c.version} ({c.owner})" for c in assessed.conflicts)
+                self.alert(
+                    operator_pb.ALERT_KIND_CONFLICT,
+                    f"{notice.notice_id} v{notice.version} conflicts with {named or 'notices on another channel'}",
+                    notice.notice_id,
+                    channel,
+                )
         else:
-            response = self.assess(channel, notice, envelope.mode)
+            response = self.assess(channel, notice, envelope.mode, prepared)
         self.originate(channel, "response", response, in_reply_to=envelope.message_id, mode=envelope.mode)
 
-    def assess(self, channel: ChannelState, notice: FlightNotice, mode: Mode) -> OperationalResponse:
+    def assess(
+        self, channel: ChannelState, notice: FlightNotice, mode: Mode, prepared: IndexedNotice | None = None
+    ) -> OperationalResponse:
         """ROGER when the notice is clear of every other party's notices, UNABLE with the conflicts otherwise."""
         agreement = channel.agreement.model
         found = self.conflicts.conflicts(
-            notice, agreement.separation, agreement.priority_rules, exercise=mode == Mode.EXERCISE
+            prepared or notice, agreement.separation, agreement.priority_rules, exercise=mode == Mode.EXERCISE
         )
         if not found:
             return OperationalResponse(

@@ -53,7 +53,9 @@ class NodeServer:
                 channel_service = servicer
             handlers.append(service_handler(descriptor, behaviours_of(servicer, descriptor)))
         assert channel_service is not None
-        server = build_server(handlers)
+        # A node owns its address: with SO_REUSEPORT (grpc's default) a second process bound to the same port
+        # would silently take part of the peer's calls, split between two ledgers. Refuse to start instead.
+        server = build_server(handlers, options=(("grpc.so_reuseport", 0),))
         # Plaintext until mutual TLS lands (DCF-SEC spec); the config says so explicitly.
         self.port = bind(server, self.node.config.listen)
         await server.start()

@@ -13,8 +13,7 @@ import logging
 from datetime import datetime, timedelta
 
 from deconflict.models.envelope import Mode
-from deconflict.models.notice import NoticeState
-from deconflict.models.response import DialogueState, MessageKind, ResponseTimeout
+from deconflict.models.response import MessageKind, ResponseTimeout
 from deconflict.node.node import Node
 from deconflict.operator.v1.operator_service_pb2 import ALERT_KIND_RESPONSE_TIMEOUT
 from deconflict.rpc.refusal import Refusal
@@ -22,6 +21,7 @@ from deconflict.rpc.refusal import Refusal
 log = logging.getLogger(__name__)
 
 TICK = 0.2  # seconds
+HELD = timedelta(seconds=1)  # how often a held timer is looked at again
 
 
 async def run_timers(node: Node) -> None:
@@ -36,29 +36,23 @@ def tick(node: Node) -> None:
     now = node.clock()
     for entry in node.ledger.expire(now):
         node.conflicts.remove(entry.notice.owner, entry.notice.notice_id)
-    for entry in list(node.ledger.notices.values()):
-        if entry.notice.owner != node.party or entry.notice.state != NoticeState.ACTIVE:
+    for entry, dialogue in node.ledger.overdue(now):
+        channel = node.ledger.channels[dialogue.channel_id]
+        if channel.suspended:
+            # Timers are held while the channel is suspended (DCF-TMR-008): look again later.
+            node.ledger.hold(entry.key, dialogue.channel_id, now + HELD)
             continue
-        for channel_id, dialogue in entry.dialogues.items():
-            channel = node.ledger.channels[channel_id]
-            due = dialogue.due_time
-            if (
-                due is None
-                or due > now
-                or dialogue.timeout_sent
-                or channel.suspended  # timers are held while the channel is suspended
-                or dialogue.state not in (DialogueState.PENDING, DialogueState.STANDBY)
-            ):
-                continue
-            timeout = ResponseTimeout(
-                unanswered_message_id=dialogue.message_id,
-                unanswered_kind=dialogue.kind,
-                notice_id=entry.notice.notice_id,
-                notice_version=dialogue.version,
-                due_time=due,
-                waited=_waited(now, due, channel.response_time(dialogue.kind)),
-            )
-            _send(node, channel_id, timeout, dialogue.message_id, entry.mode)
+        due = dialogue.due_time
+        assert due is not None
+        timeout = ResponseTimeout(
+            unanswered_message_id=dialogue.message_id,
+            unanswered_kind=dialogue.kind,
+            notice_id=entry.notice.notice_id,
+            notice_version=dialogue.version,
+            due_time=due,
+            waited=_waited(now, due, channel.response_time(dialogue.kind)),
+        )
+        _send(node, dialogue.channel_id, timeout, dialogue.message_id, entry.mode)
     for answer in node.ledger.conferences.open_answers(now):
         channel = node.ledger.channels[answer.channel_id]
         if answer.awaiting == node.party or channel.suspended:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable
 
 import grpc
@@ -190,8 +189,7 @@ class ChannelService:
                         yield pb.WatchResponse(envelope=envelope_pb2.SignedPayload.FromString(entry.record.payload))
                         following += 1
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.node.changed(), timeout=1.0)
+            await self.node.changed_within(1.0)
 
     async def Exchange(  # noqa: N802
         self, requests: AsyncIterator[pb.ExchangeRequest], context: Context

@@ -189,7 +189,7 @@ class OperatorService:
                 position = entries[-1].position + 1
             while True:
                 event = await queue.get()
-                if event.position and event.position <= last and event.HasField("message"):
+                if event.position and event.position <= last:
                     continue  # already replayed
                 yield pb.WatchEventsResponse(event=event)
         finally:
