@@ -1,4 +1,11 @@
-"""Two real nodes on loopback for the tests: the Russian MoD and the US DoD, with files in a temporary folder."""
+"""Real nodes on loopback for the tests: the Russian MoD and the US DoD, with files in a temporary folder.
+
+- two_nodes: both nodes, calling each other; two_nodes_via_proxies: the same through TcpProxy links a test can
+  cut and restore.
+- one_node: one node whose peer is the test itself, as a PeerSide: a PeerClient that says Hello and numbers,
+  builds and seals its envelopes by hand.
+- helpers to read a journal, the operator's status and events, and to expect a refusal.
+"""
 
 from __future__ import annotations
 

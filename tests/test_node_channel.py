@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -20,6 +21,7 @@ from deconflict.models.envelope import Envelope, Mode
 from deconflict.models.notice import FlightNotice, NoticeAmendment, NoticeCancellation, NoticeState
 from deconflict.models.response import DialogueState
 from deconflict.node.server import NodeServer
+from deconflict.node.services.channel import ChannelService
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
 from deconflict.v1 import channel_pb2, envelope_pb2
 from tests.nodes import (
@@ -374,3 +376,25 @@ async def file_as(address: str, owner: str, name: str) -> str:
     async with OperatorClient(address) as operator:
         await operator.file_notice(sortie(notice_id, owner=owner, latitude=latitude), mode=Mode.OPERATIONAL)
     return notice_id
+
+
+@pytest.mark.asyncio
+@pytest.mark.xfail(
+    strict=True,
+    reason="the peer link never trades checklists: reconciliation after Hello and after a DOWN peer returns "
+    "(DCF-CHK-001, DCF-CHK-005, DCF-CHK-008) is not implemented; the outbox alone catches up",
+)
+async def test_nodes_trade_checklists_after_hello_and_when_a_down_peer_returns_dcf_chk_001(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    original = ChannelService.ExchangeChecklist
+
+    async def counted(self: ChannelService, request: Any, context: Any) -> Any:
+        calls.append(self.node.party)
+        return await original(self, request, context)
+
+    monkeypatch.setattr(ChannelService, "ExchangeChecklist", counted)
+    async with two_nodes(tmp_path, heartbeat=1) as pair:
+        await until(lambda: liveness(pair.ru) == liveness(pair.us) == Liveness.NORMAL, timeout=5)
+        await until(lambda: RU in calls and US in calls, timeout=3)

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from deconflict.client.peer import PeerClient
 from deconflict.models.channel import VersionRange
+from deconflict.models.notice import FlightNotice
 from deconflict.node.node import utc_now
 from deconflict.node.server import NodeServer
 from deconflict.v1 import channel_pb2, envelope_pb2
@@ -35,8 +37,8 @@ from tests.nodes import (
 )
 
 
-def notice(number: int, **options: object) -> object:
-    return sortie(f"{US}/sortie-{number}", owner=US, latitude=33.0 + number * 0.5, **options)  # type: ignore[arg-type]
+def notice(number: int) -> FlightNotice:
+    return sortie(f"{US}/sortie-{number}", owner=US, latitude=33.0 + number * 0.5)
 
 
 # -- Hello ------------------------------------------------------------------------------------------------------
@@ -69,9 +71,7 @@ READS_BEFORE_HELLO: dict[str, Callable[[PeerClient], object]] = {
 }
 
 
-def _now_proto() -> object:
-    from google.protobuf.timestamp_pb2 import Timestamp
-
+def _now_proto() -> Timestamp:
     stamp = Timestamp()
     stamp.FromDatetime(datetime.now(UTC))
     return stamp

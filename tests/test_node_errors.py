@@ -148,8 +148,8 @@ async def test_an_unknown_method_is_unimplemented_dcf_err_015(tmp_path: Path) ->
 
 
 @pytest.mark.asyncio
-async def test_health_is_serving_for_the_node_and_each_service(tmp_path: Path) -> None:
-    """Health checking (grpc.health.v1) answers SERVING for the server and each service (BRIEF section 9)."""
+async def test_health_is_serving_for_the_node_and_each_service_dcf_gen_007(tmp_path: Path) -> None:
+    """Health checking (grpc.health.v1) answers SERVING for the server and each service."""
     async with one_node(tmp_path) as node, grpc.aio.insecure_channel(node.address) as channel:
         health = health_pb2_grpc.HealthStub(channel)
         for service in ("", *(service.full_name for service in SERVICES)):
@@ -158,8 +158,8 @@ async def test_health_is_serving_for_the_node_and_each_service(tmp_path: Path) -
 
 
 @pytest.mark.asyncio
-async def test_reflection_lists_the_services(tmp_path: Path) -> None:
-    """Server reflection lists every service, so that generic tools can call the node (BRIEF section 9)."""
+async def test_reflection_lists_the_services_dcf_gen_007(tmp_path: Path) -> None:
+    """Server reflection lists every service, so that generic tools can call the node."""
     async with one_node(tmp_path) as node, grpc.aio.insecure_channel(node.address) as channel:
         stub = reflection_pb2_grpc.ServerReflectionStub(channel)
 

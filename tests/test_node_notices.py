@@ -13,7 +13,7 @@ import grpc
 import pytest
 
 from deconflict.bridge.notice_service import notice_record_data
-from deconflict.client import OperatorClient
+from deconflict.client import OperatorClient, PeerClient
 from deconflict.models.envelope import Mode
 from deconflict.models.notice import FlightNotice, NoticeAmendment, NoticeCategory, NoticeState
 from deconflict.models.notice_service import NoticeRecord
@@ -33,9 +33,11 @@ from tests.nodes import (
 )
 
 
-def ours(number: int, **options: object) -> FlightNotice:
+def ours(
+    number: int, *, start_in: timedelta = timedelta(hours=3), category: NoticeCategory = NoticeCategory.ROUTINE
+) -> FlightNotice:
     """A notice of the test's party, us-dod."""
-    return sortie(f"{US}/sortie-{number}", owner=US, latitude=33.0 + number * 0.5, **options)  # type: ignore[arg-type]
+    return sortie(f"{US}/sortie-{number}", owner=US, latitude=33.0 + number * 0.5, start_in=start_in, category=category)
 
 
 async def file_theirs(node: Single, notice_id: str) -> FlightNotice:
@@ -47,8 +49,8 @@ async def file_theirs(node: Single, notice_id: str) -> FlightNotice:
     return entry.notice
 
 
-async def record(client: object, notice_id: str) -> NoticeRecord:
-    answer = await client.get_notice(CHANNEL, notice_id)  # type: ignore[attr-defined]
+async def record(client: PeerClient, notice_id: str) -> NoticeRecord:
+    answer = await client.get_notice(CHANNEL, notice_id)
     return NoticeRecord.model_validate(notice_record_data(answer.record))
 
 
