@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import grpc
 
-from deconflict import limits
 from deconflict.bridge.conference_service import conference_status_to_proto
 from deconflict.node.node import Node
-from deconflict.node.services.notice import channel_of, page_offset, page_token, require_hello, write
+from deconflict.node.services.notice import channel_of, page_token, page_window, require_hello, write
 from deconflict.rpc.handlers import Context
 from deconflict.rpc.refusal import Refusal
 from deconflict.v1 import conference_service_pb2 as pb
@@ -60,10 +59,7 @@ class ConferenceService:
     ) -> pb.ListConferencesResponse:
         channel = channel_of(self.node, request.channel_id)
         require_hello(channel)
-        size = request.page_size or limits.DEFAULT_PAGE_SIZE
-        if size > limits.MAX_PAGE_SIZE:
-            raise Refusal.invalid([("page_size", f"must be at most {limits.MAX_PAGE_SIZE}")])
-        start = page_offset(request.page_token)
+        start, size = page_window(request.page_size, request.page_token)
         every = self.node.ledger.conferences.statuses(channel.channel_id)
         page = every[start : start + size]
         return pb.ListConferencesResponse(

@@ -63,10 +63,7 @@ class NoticeService:
     ) -> pb.ListNoticesResponse:
         channel = channel_of(self.node, request.channel_id)
         require_hello(channel)
-        size = request.page_size or limits.DEFAULT_PAGE_SIZE
-        if size > limits.MAX_PAGE_SIZE:
-            raise Refusal.invalid([("page_size", f"must be at most {limits.MAX_PAGE_SIZE}")])
-        start = page_offset(request.page_token)
+        start, size = page_window(request.page_size, request.page_token)
         states: set[NoticeState] = set()
         for index, value in enumerate(request.states):
             # Each element names a known state, once; a refusal names the element (DCF-NTC-031, DCF-NTC-035).
@@ -136,6 +133,14 @@ def record_of(channel: ChannelState, entry: NoticeEntry) -> NoticeRecord:
         dialogue_state=dialogue.state,
         mode=entry.mode,
     )
+
+
+def page_window(page_size: int, token: str) -> tuple[int, int]:
+    """The first item and the number of items of a page (0 means the default size)."""
+    size = page_size or limits.DEFAULT_PAGE_SIZE
+    if size > limits.MAX_PAGE_SIZE:
+        raise Refusal.invalid([("page_size", f"must be at most {limits.MAX_PAGE_SIZE}")])
+    return page_offset(token), size
 
 
 def page_offset(token: str) -> int:
