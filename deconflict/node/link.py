@@ -14,7 +14,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 
 import grpc
 
@@ -182,11 +181,3 @@ class PeerLink:
             # Silent, or not even greeted, for missed_heartbeats_down x heartbeat_interval: DOWN (DCF-HBT-007).
             if self._heard is not None and time.monotonic() - self._heard >= down_after:
                 self.node.set_liveness(self.channel, Liveness.DOWN)
-
-
-def heard_recently(channel: ChannelState, now: datetime) -> bool:
-    """Whether the peer's own heartbeats arrive (its view of us is the mirror of this one)."""
-    if channel.last_heard is None:
-        return False
-    limit = channel.agreement.model.heartbeat_interval * channel.agreement.model.missed_heartbeats_down
-    return now - channel.last_heard <= limit

@@ -71,7 +71,6 @@ class Node:
         self._intake: Intake | None = None
         self._changed = asyncio.Condition()
         self.failed: BaseException | None = None
-        self._listeners: list[Callable[[Stored], None]] = []
         self._watchers: set[asyncio.Queue[operator_pb.Event]] = set()
         self.alerts: list[operator_pb.Event] = []
 
@@ -87,10 +86,6 @@ class Node:
     def intake(self) -> Intake:
         assert self._intake is not None, "the node is not started"
         return self._intake
-
-    def listen(self, listener: Callable[[Stored], None]) -> None:
-        """Call `listener` for every message once it is durable, in and out."""
-        self._listeners.append(listener)
 
     # -- life
 
@@ -224,8 +219,6 @@ class Node:
         if stored.direction == Direction.IN:
             self._answer_automatically(stored, self._index(stored.envelope))
         self._alert_for(stored)
-        for listener in self._listeners:
-            listener(stored)
         direction = operator_pb.DIRECTION_IN if stored.direction == Direction.IN else operator_pb.DIRECTION_OUT
         self._publish(
             operator_pb.Event(

@@ -195,7 +195,10 @@ class ChannelService:
         self, requests: AsyncIterator[pb.ExchangeRequest], context: Context
     ) -> AsyncIterator[pb.ExchangeResponse]:
         peer = peer_identity(context)
-        answers: asyncio.Queue[tuple[str, Awaitable[envelope_pb2.SignedPayload] | Refusal] | None] = asyncio.Queue()
+        # Each answer with the envelope it answers: its message id is read only to label a refusal.
+        answers: asyncio.Queue[
+            tuple[envelope_pb2.SignedPayload | None, Awaitable[envelope_pb2.SignedPayload] | Refusal] | None
+        ] = asyncio.Queue()
 
         async def take() -> None:
             # Envelopes are admitted in arrival order without waiting for storage: the journal batches
@@ -204,28 +207,28 @@ class ChannelService:
                 async for request in _each_or_refusal(requests):
                     if isinstance(request, Refusal):
                         # An undecodable request is answered in the stream, which goes on (DCF-STR-008, DCF-STR-009).
-                        answers.put_nowait(("", request))
+                        answers.put_nowait((None, request))
                         continue
-                    message_id = _message_id(request.envelope)
                     try:
                         answers.put_nowait(
-                            (message_id, self.node.intake.admit(request.envelope, EXCHANGE_BODIES, peer))
+                            (request.envelope, self.node.intake.admit(request.envelope, EXCHANGE_BODIES, peer))
                         )
                     except Refusal as refusal:
-                        answers.put_nowait((message_id, refusal))
+                        answers.put_nowait((request.envelope, refusal))
             finally:
                 answers.put_nowait(None)
 
         reader = asyncio.get_running_loop().create_task(take())
         try:
             while (item := await answers.get()) is not None:
-                message_id, pending = item
+                envelope, pending = item
                 if not isinstance(pending, Refusal):
                     try:
                         yield pb.ExchangeResponse(acknowledgement=await pending)
                         continue
                     except Refusal as refusal:
                         pending = refusal
+                message_id = "" if envelope is None else _message_id(envelope)
                 yield pb.ExchangeResponse(refusal=_refusal_proto(pending, message_id))
         finally:
             reader.cancel()
