@@ -302,8 +302,9 @@ async def test_failure_mid_batch_leaves_no_part_of_the_batch(path: Path) -> None
 
     journal.before_commit = hold_first_commit
     first = journal.append(make_record(0))
-    assert committing.wait(5)  # blocks the loop a moment: the writer has taken record 0 alone
+    assert await asyncio.to_thread(committing.wait, 5)  # the writer has taken record 0 alone
     batch = [journal.append(make_record(n, message_id="poison" if n == 5 else f"message-{n}")) for n in range(1, 11)]
+    await asyncio.sleep(0)  # the loop hands the ten over to the writer in one list
     queued.set()
     assert await first == 0
     outcomes = await asyncio.gather(*batch, return_exceptions=True)

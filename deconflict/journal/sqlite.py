@@ -7,7 +7,9 @@ Why this shape (docs/spec/02-envelope.md DCF-ENV-031; the performance budget):
   loop with a single `call_soon_threadsafe` per batch.
 - A commit per record would cap the node at the disk's fsync rate; one commit per batch of whatever queued up
   during the previous fsync lets throughput grow with the number of concurrent appenders, with no added delay
-  when the node is idle.
+  when the node is idle. Under load the writer also waits up to COMMIT_DELAY for more records (PostgreSQL's
+  commit_delay), and the loop hands records over a list per loop iteration: on a node sharing one CPU with its
+  writer, each wake-up of the writer cost a thread switch and each commit an fsync, for one record.
 - A failed commit leaves the journal's durable content unknown to this process, so the journal fails every
   pending record and refuses all later ones; the node stops and a restart replays what is durable. SQLite's
   transaction makes a batch land whole or not at all.
@@ -21,11 +23,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import queue
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -72,10 +76,12 @@ _INSERT: Final = f"INSERT INTO entries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?,
 _PAGE: Final = f"SELECT {_COLUMNS} FROM entries WHERE position >= ? ORDER BY position LIMIT ?"
 
 SYNCHRONOUS_MODES: Final = ("FULL", "NORMAL")
-# One transaction holds at most this many records, or about this many payload bytes (a record may carry up to
+# One transaction holds about at most this many records, or this many payload bytes (a record may carry up to
 # 1 MiB): bounds a commit's duration and memory, not throughput.
 MAX_BATCH: Final = 4096
 MAX_BATCH_BYTES: Final = 16 << 20
+# Under load, the writer waits this long (seconds) for more records before a commit: see SqliteJournal._take.
+COMMIT_DELAY: Final = 0.001
 # entries() reads this many rows per statement, so no read transaction stays open across a long replay.
 _PAGE_SIZE: Final = 1024
 _BUSY_TIMEOUT_MS: Final = 5000
@@ -127,12 +133,17 @@ class SqliteJournal:
         self.synchronous = mode
         self.before_commit: Callable[[sqlite3.Connection], None] | None = None
         self._lock_fd = _lock(self.path)
-        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        # The loop thread hands records over a list at a time: one wake-up of the writer per loop iteration,
+        # not per record (each wake-up costs a pair of thread switches, and both threads share the GIL).
+        self._queue: queue.SimpleQueue[list[_Item] | None] = queue.SimpleQueue()
+        self._handover: list[_Item] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._size = 0
         self._closed = False
         # Set once, by the writer thread, when a transaction fails; read by append on the loop thread.
         self._failure: BaseException | None = None
+        self.commit_delay = COMMIT_DELAY
+        self._last_commit_end = -math.inf
         self._commits = 0
         self._records_committed = 0
         self._largest_batch = 0
@@ -182,9 +193,16 @@ class SqliteJournal:
         if self._closed:
             future.set_exception(JournalUnavailableError(f"journal {self.path} is closed"))
             return future
-        self._queue.put((row, future))
+        if not self._handover:
+            loop.call_soon(self._hand_over)
+        self._handover.append((row, future))
         self._size += 1
         return future
+
+    def _hand_over(self) -> None:
+        items, self._handover = self._handover, []
+        if items:
+            self._queue.put(items)
 
     def entries(self, from_position: int = 0) -> Iterator[Entry]:
         """Durable entries from `from_position` on, page by page; entries that become durable during the
@@ -208,6 +226,7 @@ class SqliteJournal:
         await asyncio.to_thread(self._checkpointer.stop)
         if not self._closed:
             self._closed = True
+            self._hand_over()
             self._queue.put(None)
         # Joining off the loop lets the writer's last call_soon_threadsafe callbacks run first (FIFO).
         await asyncio.to_thread(self._thread.join)
@@ -254,21 +273,29 @@ class SqliteJournal:
             connection.close()
 
     def _take(self) -> tuple[list[_Item], bool]:
-        """Block for one item, then take whatever else is already queued: that is the group of the commit."""
-        item = self._queue.get()
-        if item is None:
+        """Block for one item, then take whatever else is queued: that is the group of the commit.
+
+        Under load (the previous commit ended less than COMMIT_DELAY ago) the writer waits up to COMMIT_DELAY
+        for more records before committing, as PostgreSQL's commit_delay does: on a busy CPU the writer would
+        otherwise wake for every record and pay one fsync each. An idle node commits at once.
+        """
+        items = self._queue.get()
+        if items is None:
             return [], True
-        batch = [item]
-        batch_bytes = len(item[0][7])
+        batch = items
+        batch_bytes = sum(len(row[7]) for row, _ in items)
+        now = time.monotonic()
+        deadline = now + self.commit_delay if now - self._last_commit_end < self.commit_delay else now
         while len(batch) < MAX_BATCH and batch_bytes < MAX_BATCH_BYTES:
             try:
-                item = self._queue.get_nowait()
+                wait = deadline - time.monotonic()
+                items = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
             except queue.Empty:
                 break
-            if item is None:
+            if items is None:
                 return batch, True
-            batch.append(item)
-            batch_bytes += len(item[0][7])
+            batch.extend(items)
+            batch_bytes += sum(len(row[7]) for row, _ in items)
         return batch, False
 
     def _commit(self, connection: sqlite3.Connection, batch: list[_Item]) -> None:
@@ -288,6 +315,7 @@ class SqliteJournal:
             self._failure = exc
             self._post(self._fail_batch, batch)
             return
+        self._last_commit_end = time.monotonic()
         self._commits += 1
         self._records_committed += len(batch)
         self._largest_batch = max(self._largest_batch, len(batch))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import hashlib
 import logging
 import uuid
@@ -27,6 +26,7 @@ from deconflict.models.channel import Liveness
 from deconflict.models.envelope import Envelope, Mode, ProtocolVersion
 from deconflict.models.notice import FlightNotice, NoticeState
 from deconflict.models.response import ConflictingNotice, OperationalResponse, ResponseKind, UnableReason
+from deconflict.node import collector
 from deconflict.node.acknowledgement import decode_facts, encode_facts
 from deconflict.node.config import LoadedConfig, ResponsePolicy
 from deconflict.node.intake import Intake, Stored
@@ -95,8 +95,7 @@ class Node:
         replayed = self._replay()
         # The replayed state lives as long as the node: keep it out of every later collection, which
         # would otherwise walk millions of objects and stall the loop for seconds.
-        gc.collect()
-        gc.freeze()
+        collector.settle_after_replay()
         log.info("%s: journal replayed, %d entries", self.party, replayed)
 
     async def close(self) -> None:

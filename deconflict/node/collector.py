@@ -1,0 +1,45 @@
+"""How a node's process uses Python's cyclic garbage collector.
+
+A node keeps most of what it allocates (notices, dialogues, indexed volumes) for as long as it runs, and almost
+none of it forms reference cycles. With the default settings the collector walks that growing state again and
+again: at 1e4 active volumes, full collections cost about 200 microseconds per incoming notice, and a notice's
+validation paid another 100 for young collections. So the node
+- freezes what it replayed at start (`gc.freeze`: never walked again);
+- collects the young generation every GEN0_THRESHOLD allocations instead of 700;
+- freezes whatever survives each later full collection, so no object is walked by more than one of them.
+The price is that a reference cycle which becomes garbage after its objects were frozen is never freed; the node
+creates few such cycles, and none per message.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any, Final
+
+GEN0_THRESHOLD: Final = 20_000
+GEN1_THRESHOLD: Final = 20
+GEN2_THRESHOLD: Final = 10
+
+_installed = False
+
+
+def settle_after_replay() -> None:
+    """Collect once and freeze everything alive: the replayed state lives as long as the node."""
+    gc.collect()
+    gc.freeze()
+    install()
+
+
+def install() -> None:
+    """Set the node's collection policy for this process (once: the settings are per process)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    gc.set_threshold(GEN0_THRESHOLD, GEN1_THRESHOLD, GEN2_THRESHOLD)
+    gc.callbacks.append(_freeze_survivors)
+
+
+def _freeze_survivors(phase: str, info: dict[str, Any]) -> None:
+    if phase == "stop" and info.get("generation") == 2:
+        gc.freeze()
