@@ -7,9 +7,9 @@ Why this shape (docs/spec/02-envelope.md DCF-ENV-031; the performance budget):
   loop with a single `call_soon_threadsafe` per batch.
 - A commit per record would cap the node at the disk's fsync rate; one commit per batch of whatever queued up
   during the previous fsync lets throughput grow with the number of concurrent appenders, with no added delay
-  when the node is idle. Under load the writer also waits up to COMMIT_DELAY for more records (PostgreSQL's
-  commit_delay), and the loop hands records over a list per loop iteration: on a node sharing one CPU with its
-  writer, each wake-up of the writer cost a thread switch and each commit an fsync, for one record.
+  when the node is idle. When busy, or when no peer waits, the writer also waits up to COMMIT_DELAY for more
+  records (PostgreSQL's commit_delay), and the loop hands records over a list per loop iteration: on a node
+  sharing one CPU with its writer, each wake-up of the writer cost a thread switch and each commit an fsync.
 - A failed commit leaves the journal's durable content unknown to this process, so the journal fails every
   pending record and refuses all later ones; the node stops and a restart replays what is durable. SQLite's
   transaction makes a batch land whole or not at all.
@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import queue
 import sqlite3
@@ -80,7 +79,7 @@ SYNCHRONOUS_MODES: Final = ("FULL", "NORMAL")
 # 1 MiB): bounds a commit's duration and memory, not throughput.
 MAX_BATCH: Final = 4096
 MAX_BATCH_BYTES: Final = 16 << 20
-# Under load, the writer waits this long (seconds) for more records before a commit: see SqliteJournal._take.
+# The writer may wait this long (seconds) for more records before a commit: see SqliteJournal._take.
 COMMIT_DELAY: Final = 0.001
 # entries() reads this many rows per statement, so no read transaction stays open across a long replay.
 _PAGE_SIZE: Final = 1024
@@ -99,6 +98,7 @@ _MAX_INT64: Final = (1 << 63) - 1
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)
 _DIRECTIONS: Final = {d.value: d for d in Direction}
+_RECEIVED: Final = Direction.IN.value
 
 # A row as inserted: position, then the record's fields with the time in integer microseconds UTC.
 _Row = tuple[int, str, str, str, str, int, str, bytes, int, bytes]
@@ -143,7 +143,7 @@ class SqliteJournal:
         # Set once, by the writer thread, when a transaction fails; read by append on the loop thread.
         self._failure: BaseException | None = None
         self.commit_delay = COMMIT_DELAY
-        self._last_commit_end = -math.inf
+        self._busy = False  # the previous batch held several received messages
         self._commits = 0
         self._records_committed = 0
         self._largest_batch = 0
@@ -273,29 +273,34 @@ class SqliteJournal:
             connection.close()
 
     def _take(self) -> tuple[list[_Item], bool]:
-        """Block for one item, then take whatever else is queued: that is the group of the commit.
+        """Block for the first records, then take whatever else is queued: that is the group of the commit.
 
-        Under load (the previous commit ended less than COMMIT_DELAY ago) the writer waits up to COMMIT_DELAY
-        for more records before committing, as PostgreSQL's commit_delay does: on a busy CPU the writer would
-        otherwise wake for every record and pay one fsync each. An idle node commits at once.
+        A received message ('in') has a peer waiting for its acknowledgement; the others do not. The writer
+        waits up to COMMIT_DELAY for more records (as PostgreSQL's commit_delay) while the batch holds no
+        received message, or when the previous batch held several (the node is busy): on a node sharing one
+        CPU with its writer, a commit per record costs an fsync and a thread switch each. A lone received
+        message is committed at once, so an idle node adds no delay.
         """
         items = self._queue.get()
         if items is None:
             return [], True
         batch = items
         batch_bytes = sum(len(row[7]) for row, _ in items)
-        now = time.monotonic()
-        deadline = now + self.commit_delay if now - self._last_commit_end < self.commit_delay else now
+        received = sum(row[2] == _RECEIVED for row, _ in items)
+        deadline = time.monotonic() + self.commit_delay
         while len(batch) < MAX_BATCH and batch_bytes < MAX_BATCH_BYTES:
+            wait = deadline - time.monotonic() if self._busy or not received else 0.0
             try:
-                wait = deadline - time.monotonic()
                 items = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
             except queue.Empty:
                 break
             if items is None:
+                self._busy = received > 1
                 return batch, True
             batch.extend(items)
             batch_bytes += sum(len(row[7]) for row, _ in items)
+            received += sum(row[2] == _RECEIVED for row, _ in items)
+        self._busy = received > 1
         return batch, False
 
     def _commit(self, connection: sqlite3.Connection, batch: list[_Item]) -> None:
@@ -315,7 +320,6 @@ class SqliteJournal:
             self._failure = exc
             self._post(self._fail_batch, batch)
             return
-        self._last_commit_end = time.monotonic()
         self._commits += 1
         self._records_committed += len(batch)
         self._largest_batch = max(self._largest_batch, len(batch))
