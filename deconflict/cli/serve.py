@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -33,6 +34,14 @@ def serve(
         ),
     ],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings and alerts only.")] = False,
+    testing: Annotated[
+        bool,
+        typer.Option(
+            "--testing",
+            help="Serve the test-control API (reset, originate, read what was stored) for `deconflict conformance`. "
+            "For conformance testing only: anyone who reaches the port can wipe the node.",
+        ),
+    ] = False,
 ) -> None:
     """Run your party's ministry node: the channel's end that stores, acknowledges and answers.
 
@@ -50,6 +59,10 @@ def serve(
         loaded = load_config(config)
     except ConfigError as error:
         fail(f"the configuration cannot be used; the node was not started\n{error}", EXIT_BAD_INPUT)
+    if testing:
+        config_model = loaded.config
+        enabled = config_model.testing.model_copy(update={"enabled": True})
+        loaded = replace(loaded, config=config_model.model_copy(update={"testing": enabled}))
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format=LOG_FORMAT)
     asyncio.run(_serve(loaded, config))
 

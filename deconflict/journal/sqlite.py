@@ -47,7 +47,7 @@ from deconflict.journal.base import (
 if sys.platform != "win32":
     import fcntl
 
-__all__ = ["SCHEMA_VERSION", "SqliteJournal", "open_journal", "read_journal"]
+__all__ = ["SCHEMA_VERSION", "SqliteJournal", "open_journal", "read_journal", "remove_journal"]
 
 _log = logging.getLogger(__name__)
 
@@ -438,6 +438,13 @@ class _Checkpointer:
                     self.wal_too_long = True
         finally:
             connection.close()
+
+
+def remove_journal(path: Path) -> None:
+    """Delete a closed journal and its companion files (WAL, shared memory, lock): for test resets only."""
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}.lock"):
+        with contextlib.suppress(FileNotFoundError):
+            (path.parent / name).unlink()
 
 
 def read_journal(path: Path, from_position: int = 0) -> Iterator[Entry]:

@@ -10,6 +10,10 @@ policy = "automatic"              # or "operator": STANDBY at once, then an oper
 peer = "us-dod"
 peer_address = "127.0.0.1:50052"
 agreement = "agreement.toml"      # or the agreement's exact bytes, "agreement.binpb"
+
+[testing]                         # conformance testing only; never on a real channel
+enabled = true                    # serve the test-control API (also: deconflict serve --testing)
+faults = ["skip-sequence-check"]  # a deliberately faulty variant (deconflict/node/faults.py)
 ```
 """
 
@@ -28,6 +32,7 @@ from deconflict.bridge.registry import binding_for
 from deconflict.models.base import Message, field_violations, refuse_repeats
 from deconflict.models.channel import Agreement
 from deconflict.models.types import Identifier, ShortText
+from deconflict.node.faults import Fault
 
 
 class ConfigError(ValueError):
@@ -47,6 +52,13 @@ class ChannelConfig(Message):
     agreement: ShortText
 
 
+class TestingConfig(Message):
+    """Only for conformance testing: the test-control API, and deliberately faulty variants (node/faults.py)."""
+
+    enabled: bool = False
+    faults: list[Fault] = Field(default_factory=list, max_length=16)
+
+
 class NodeConfig(Message):
     party: Identifier
     listen: ShortText = "127.0.0.1:0"
@@ -55,6 +67,7 @@ class NodeConfig(Message):
     # Plaintext gRPC, for local experiments only.
     insecure: bool = True
     channels: list[ChannelConfig] = Field(min_length=1, max_length=64)
+    testing: TestingConfig = Field(default_factory=TestingConfig)
 
     @model_validator(mode="after")
     def _distinct_peers(self) -> Self:

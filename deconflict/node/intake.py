@@ -29,6 +29,7 @@ from deconflict.journal.base import Direction, Journal, JournalUnavailableError,
 from deconflict.models.envelope import ENVELOPE_TYPE, Envelope, EnvelopeHeader
 from deconflict.models.errors import SequenceGap
 from deconflict.node.acknowledgement import build_acknowledgement, encode_facts
+from deconflict.node.faults import STORE_DELAY_S, Fault
 from deconflict.node.ledger import ChannelState, Facts, Ledger
 from deconflict.rpc.refusal import Refusal
 from deconflict.v1 import envelope_pb2
@@ -70,12 +71,14 @@ class Intake:
         clock: Callable[[], datetime],
         on_stored: StoredListener,
         on_storage_failure: Callable[[BaseException], None],
+        faults: frozenset[Fault] = frozenset(),
     ) -> None:
         self._ledger = ledger
         self._journal = journal
         self._clock = clock
         self._on_stored = on_stored
         self._on_storage_failure = on_storage_failure
+        self._faults = faults  # deliberately faulty variants, for conformance testing only
         self.inbound: dict[str, dict[str, Inbound]] = {channel_id: {} for channel_id in ledger.channels}
 
     async def receive(
@@ -128,7 +131,8 @@ class Intake:
                 f"clock, {now.isoformat()}; the agreement allows {tolerance.total_seconds():.1f} s",
                 reason="CLOCK_SKEW",
             )
-        self._check_sequence(channel, header.sequence)  # (9)
+        if Fault.SKIP_SEQUENCE_CHECK not in self._faults:
+            self._check_sequence(channel, header.sequence)  # (9)
         if header.body not in bodies:  # (10)
             raise Refusal.invalid([("body", f"this method takes {' or '.join(sorted(bodies))}, not {header.body}")])
         try:
@@ -136,6 +140,8 @@ class Intake:
         except ValidationError as error:
             raise Refusal.from_validation(error, "") from None
         facts = self._ledger.check(channel, envelope, now)  # (12)
+        if Fault.ACK_BEFORE_STORE in self._faults:
+            return self._acknowledge_then_store(channel, envelope, signed, header.body or "", facts, sha256, now)
         # (13): enqueue and apply in one synchronous step; nothing else runs in between. The journal takes
         # the record first: it refuses a malformed one before the ledger has changed.
         position = self._journal.append(
@@ -157,6 +163,44 @@ class Intake:
         position.add_done_callback(
             lambda done: self._stored(done, channel, envelope, signed, facts),
         )
+        return self._acknowledge(channel, envelope.message_id, envelope.sender, inbound)
+
+    def _acknowledge_then_store(
+        self,
+        channel: ChannelState,
+        envelope: Envelope,
+        signed: envelope_pb2.SignedPayload,
+        kind: str,
+        facts: Facts,
+        sha256: bytes,
+        now: datetime,
+    ) -> Awaitable[envelope_pb2.SignedPayload]:
+        """The ACK_BEFORE_STORE variant: the acknowledgement names the position the message will take, and
+        leaves at once; the message is stored STORE_DELAY_S later. What the specification forbids."""
+        loop = asyncio.get_running_loop()
+        predicted: asyncio.Future[int] = loop.create_future()
+        predicted.set_result(self._journal.size)
+        self._ledger.apply(channel, envelope, facts, now)
+        inbound = Inbound(sha256=sha256, sequence=envelope.sequence, facts=facts, stored_time=now, position=predicted)
+        self.inbound[channel.channel_id][envelope.message_id] = inbound
+        record = Record(
+            channel_id=channel.channel_id,
+            direction=Direction.IN,
+            message_id=envelope.message_id,
+            sender=envelope.sender,
+            sequence=envelope.sequence,
+            kind=kind,
+            payload=signed.SerializeToString(),
+            stored_time=now,
+            meta=encode_facts(facts),
+        )
+
+        def store() -> None:
+            self._journal.append(record).add_done_callback(
+                lambda done: self._stored(done, channel, envelope, signed, facts)
+            )
+
+        loop.call_later(STORE_DELAY_S, store)
         return self._acknowledge(channel, envelope.message_id, envelope.sender, inbound)
 
     def remember(

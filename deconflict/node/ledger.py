@@ -22,6 +22,7 @@ from deconflict.models.notice import FlightNotice, NoticeCategory, NoticeState
 from deconflict.models.response import DialogueState, MessageKind, OperationalResponse, ResponseKind
 from deconflict.node.conferences import ConferenceBook
 from deconflict.node.config import ChannelAgreement
+from deconflict.node.faults import Fault
 from deconflict.node.incidents import IncidentBook
 from deconflict.rpc.refusal import Refusal
 
@@ -106,8 +107,9 @@ class ChannelState:
 class Ledger:
     """Everything a node knows, kept in memory; the journal is its durable form."""
 
-    def __init__(self, party: str, channels: list[ChannelState]) -> None:
+    def __init__(self, party: str, channels: list[ChannelState], faults: frozenset[Fault] = frozenset()) -> None:
         self.party = party
+        self.faults = faults  # deliberately faulty variants, for conformance testing only
         self.channels = {channel.channel_id: channel for channel in channels}
         self.notices: dict[NoticeKey, NoticeEntry] = {}
         # Heaps, so the timers look only at what falls due instead of every notice at every tick.
@@ -241,7 +243,7 @@ class Ledger:
         cancellation = envelope.cancellation
         assert cancellation is not None
         # Cancellations flow while suspended: ending a flight only lowers the risk (DCF-SUS spec).
-        entry = self._existing(envelope.sender, cancellation.notice_id, envelope.sender)
+        entry = self._existing(self._cancelled_owner(envelope), cancellation.notice_id, envelope.sender)
         self._check_version(entry, cancellation.version)
         return Facts(notice_id=cancellation.notice_id, notice_version=cancellation.version)
 
@@ -284,6 +286,16 @@ class Ledger:
             )
         return Facts(notice_id=response.notice_id, notice_version=response.notice_version)
 
+    def _cancelled_owner(self, envelope: Envelope) -> str:
+        """The owner of the notice a cancellation ends: its sender, unless the node is the faulty variant that
+        lets a party cancel the other's notice."""
+        assert envelope.cancellation is not None
+        if Fault.NON_OWNER_CANCEL in self.faults:
+            entry = self.find_notice(envelope.cancellation.notice_id, (envelope.sender, envelope.recipient))
+            if entry is not None:
+                return entry.notice.owner
+        return envelope.sender
+
     def _check_owner(self, sender: str, owner: str, path: str) -> None:
         if owner != sender:
             raise Refusal(
@@ -313,15 +325,14 @@ class Ledger:
             raise Refusal(grpc.StatusCode.NOT_FOUND, f"no notice {notice_id} of {owner}")
         return entry
 
-    @staticmethod
-    def _check_version(entry: NoticeEntry, quoted: int) -> None:
+    def _check_version(self, entry: NoticeEntry, quoted: int) -> None:
         if entry.notice.state != NoticeState.ACTIVE:
             raise Refusal(
                 grpc.StatusCode.FAILED_PRECONDITION,
                 f"notice {entry.notice.notice_id} is {entry.notice.state.name}: it can no longer change",
                 reason="NOTICE_ENDED",
             )  # DCF-NTC-021
-        if quoted != entry.notice.version:
+        if quoted != entry.notice.version and Fault.ACCEPT_STALE_VERSION not in self.faults:
             raise Refusal(
                 grpc.StatusCode.ABORTED,
                 f"version {quoted} of {entry.notice.notice_id} is not current: the current version is "
@@ -360,7 +371,7 @@ class Ledger:
         elif body == "amendment" and envelope.amendment is not None:
             self._store_version(channel, envelope, envelope.amendment.notice, MessageKind.AMENDMENT, facts, when)
         elif body == "cancellation" and envelope.cancellation is not None:
-            self._end(envelope.sender, envelope.cancellation.notice_id, NoticeState.CANCELLED)
+            self._end(self._cancelled_owner(envelope), envelope.cancellation.notice_id, NoticeState.CANCELLED)
         elif body == "response" and envelope.response is not None:
             self._answer(channel, envelope.sender, envelope.response, when)
         elif body == "timeout" and envelope.timeout is not None:

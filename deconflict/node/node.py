@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from deconflict import limits
 from deconflict.bridge.envelope import open_envelope, seal_envelope, signed_payload_to_proto
@@ -22,13 +22,14 @@ from deconflict.client.peer import Delivery
 from deconflict.conflict import ConflictIndex, IndexedNotice
 from deconflict.journal.base import Direction, Entry, Journal, Record
 from deconflict.journal.sqlite import open_journal
-from deconflict.models.channel import Liveness
+from deconflict.models.channel import Liveness, SeparationMinima
 from deconflict.models.envelope import Envelope, Mode, ProtocolVersion
 from deconflict.models.notice import FlightNotice, NoticeState
 from deconflict.models.response import ConflictingNotice, OperationalResponse, ResponseKind, UnableReason
 from deconflict.node import collector
 from deconflict.node.acknowledgement import decode_facts, encode_facts
 from deconflict.node.config import LoadedConfig, ResponsePolicy
+from deconflict.node.faults import Fault
 from deconflict.node.intake import Intake, Stored
 from deconflict.node.ledger import ChannelState, Facts, Ledger
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
@@ -65,7 +66,12 @@ class Node:
             ChannelState(agreement=agreement, party=self.party, peer=peer, peer_address=self._address_of(peer))
             for peer, agreement in loaded.agreements.items()
         ]
-        self.ledger = Ledger(self.party, channels)
+        testing = loaded.config.testing
+        # Deliberately faulty variants exist only for conformance testing (node/faults.py).
+        self.faults = frozenset(testing.faults) if testing.enabled else frozenset()
+        for fault in sorted(self.faults):
+            log.warning("%s: running the FAULTY variant %r: for conformance testing only", self.party, fault.value)
+        self.ledger = Ledger(self.party, channels, self.faults)
         self.conflicts = ConflictIndex()
         self._journal: Journal | None = None
         self._intake: Intake | None = None
@@ -91,7 +97,7 @@ class Node:
 
     async def start(self) -> None:
         self._journal = open_journal(self.loaded.journal_path)
-        self._intake = Intake(self.ledger, self._journal, self.clock, self._stored, self._storage_failed)
+        self._intake = Intake(self.ledger, self._journal, self.clock, self._stored, self._storage_failed, self.faults)
         replayed = self._replay()
         # The replayed state lives as long as the node: keep it out of every later collection, which
         # would otherwise walk millions of objects and stall the loop for seconds.
@@ -356,6 +362,8 @@ class Node:
                 )
         else:
             response = self.assess(channel, notice, envelope.mode, prepared)
+        if Fault.MERGED_ACKNOWLEDGEMENTS in self.faults:
+            return  # the faulty variant lets the logical acknowledgement stand for the answer
         self.originate(channel, "response", response, in_reply_to=envelope.message_id, mode=envelope.mode)
 
     def assess(
@@ -363,8 +371,11 @@ class Node:
     ) -> OperationalResponse:
         """ROGER when the notice is clear of every other party's notices, UNABLE with the conflicts otherwise."""
         agreement = channel.agreement.model
+        separation = agreement.separation
+        if Fault.IGNORE_SEPARATION in self.faults:
+            separation = SeparationMinima(lateral_m=0.0, vertical_m=0.0, time=timedelta(0))
         found = self.conflicts.conflicts(
-            prepared or notice, agreement.separation, agreement.priority_rules, exercise=mode == Mode.EXERCISE
+            prepared or notice, separation, agreement.priority_rules, exercise=mode == Mode.EXERCISE
         )
         if not found:
             return OperationalResponse(

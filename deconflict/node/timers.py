@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from deconflict.models.envelope import Mode
 from deconflict.models.response import MessageKind, ResponseTimeout
+from deconflict.node.faults import Fault
 from deconflict.node.node import Node
 from deconflict.operator.v1.operator_service_pb2 import ALERT_KIND_RESPONSE_TIMEOUT
 from deconflict.rpc.refusal import Refusal
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 TICK = 0.2  # seconds
 HELD = timedelta(seconds=1)  # how often a held timer is looked at again
+FAULTY_SILENCE = timedelta(days=1)
 
 
 async def run_timers(node: Node) -> None:
@@ -42,6 +44,9 @@ def tick(node: Node) -> None:
             # Timers are held while the channel is suspended (DCF-TMR-008): look again later.
             node.ledger.hold(entry.key, dialogue.channel_id, now + HELD)
             continue
+        if Fault.NO_TIMEOUT_MESSAGE in node.faults:
+            node.ledger.hold(entry.key, dialogue.channel_id, now + FAULTY_SILENCE)  # the faulty variant: silence
+            continue
         due = dialogue.due_time
         assert due is not None
         timeout = ResponseTimeout(
@@ -55,7 +60,7 @@ def tick(node: Node) -> None:
         _send(node, dialogue.channel_id, timeout, dialogue.message_id, entry.mode)
     for answer in node.ledger.conferences.open_answers(now):
         channel = node.ledger.channels[answer.channel_id]
-        if answer.awaiting == node.party or channel.suspended:
+        if answer.awaiting == node.party or channel.suspended or Fault.NO_TIMEOUT_MESSAGE in node.faults:
             continue
         conference = node.ledger.conferences.conference(answer.channel_id, answer.conference_id)
         if conference is None:

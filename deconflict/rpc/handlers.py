@@ -77,12 +77,13 @@ class RequestStream(AsyncIterator[ProtoMessage]):
             yield request
 
 
-def decoder(message: Descriptor) -> _Parse:
+def decoder(message: Descriptor, undecodable: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT) -> _Parse:
     """Bytes -> the protobuf message, or the INVALID_ARGUMENT Refusal naming the request ("").
 
     The transport bounds the size (server.py: 32 MiB for checklists, DCF-LIM-019),
     so the 1 MiB bound of a signed payload (registry.Binding.parse) does not apply
     to whole requests: a write at the bound carries signatures on top (DCF-LIM-006).
+    `undecodable` is another code only in a deliberately faulty node (node/faults.py).
     """
     cls: type[ProtoMessage] = message_factory.GetMessageClass(message)
     name = message.full_name
@@ -91,7 +92,10 @@ def decoder(message: Descriptor) -> _Parse:
         try:
             return cls.FromString(data)
         except Exception as error:  # any failure to decode is the sender's (DCF-ERR-004)
-            raise Refusal.undecodable("", f"not a valid {name} ({error or type(error).__name__})") from None
+            why = f"not a valid {name} ({error or type(error).__name__})"
+            if undecodable != grpc.StatusCode.INVALID_ARGUMENT:
+                raise Refusal(undecodable, why) from None
+            raise Refusal.undecodable("", why) from None
 
     return parse
 
@@ -118,9 +122,13 @@ def _checked(response: object, output: type[ProtoMessage], method: str) -> Proto
     return response
 
 
-def method_handler(method: MethodDescriptor, behaviour: Behaviour) -> MethodHandler:
+def method_handler(
+    method: MethodDescriptor,
+    behaviour: Behaviour,
+    undecodable: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT,
+) -> MethodHandler:
     """The grpc handler of one method, for any of its four shapes."""
-    parse = decoder(method.input_type)
+    parse = decoder(method.input_type, undecodable)
     output: type[ProtoMessage] = message_factory.GetMessageClass(method.output_type)
     name = f"/{method.containing_service.full_name}/{method.name}"
 
@@ -176,7 +184,11 @@ class ServiceHandler(_ServiceRpcHandler):
         return self._by_path.get(handler_call_details.method)
 
 
-def service_handler(service: ServiceDescriptor, behaviours: Mapping[str, Behaviour]) -> ServiceHandler:
+def service_handler(
+    service: ServiceDescriptor,
+    behaviours: Mapping[str, Behaviour],
+    undecodable: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT,
+) -> ServiceHandler:
     """The handler of `service`, keyed by RPC name ("SubmitNotice"); refuses a mapping that is not exact.
 
     A method left out would answer UNIMPLEMENTED to a peer that relies on it; a
@@ -190,7 +202,9 @@ def service_handler(service: ServiceDescriptor, behaviours: Mapping[str, Behavio
         parts = [f"no behaviour for {', '.join(missing)}"] if missing else []
         parts += [f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a method"] if unknown else []
         raise ValueError(f"{service.full_name}: {'; '.join(parts)}")
-    return ServiceHandler(service, {name: method_handler(methods[name], behaviours[name]) for name in methods})
+    return ServiceHandler(
+        service, {name: method_handler(methods[name], behaviours[name], undecodable) for name in methods}
+    )
 
 
 def behaviours_of(servicer: object, service: ServiceDescriptor) -> dict[str, Behaviour]:

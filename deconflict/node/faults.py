@@ -1,0 +1,34 @@
+"""Deliberately faulty variants of the reference node, for proving that the conformance suite can fail.
+
+Each fault breaks one rule of the specification and nothing else. A node honours them only when it runs for
+testing (`[testing] enabled = true` or `deconflict serve --testing`), and logs a warning for each at start: a
+node with a fault must never serve a real channel. `deconflict conformance` runs against every variant in the
+project's tests, and each must be caught by a case naming the requirement it breaks.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Fault(enum.StrEnum):
+    # The sequence of incoming envelopes is not checked: gaps and replays are stored (DCF-ENV-027, DCF-ENV-028).
+    SKIP_SEQUENCE_CHECK = "skip-sequence-check"
+    # An amendment or cancellation quoting a superseded version is taken (DCF-NTC-022).
+    ACCEPT_STALE_VERSION = "accept-stale-version"
+    # A party may cancel the other party's notice (DCF-NTC-020).
+    NON_OWNER_CANCEL = "non-owner-cancel"
+    # A response that does not come in time raises an alert but no ResponseTimeout is sent (DCF-TMR-004).
+    NO_TIMEOUT_MESSAGE = "no-timeout-message"
+    # The logical acknowledgement leaves before the message is stored, a moment later (DCF-ACK-001, DCF-ACK-005).
+    ACK_BEFORE_STORE = "ack-before-store"
+    # Undecodable request bytes are answered UNKNOWN instead of INVALID_ARGUMENT (DCF-ERR-004).
+    GARBAGE_UNKNOWN = "garbage-unknown"
+    # Conflicts are found with zero separation minima: only volumes that overlap conflict (DCF-CFL-001, DCF-CFL-002).
+    IGNORE_SEPARATION = "ignore-separation"
+    # The logical acknowledgement stands for the answer: no operational response is sent (DCF-RSP-001).
+    MERGED_ACKNOWLEDGEMENTS = "merged-acknowledgements"
+
+
+# How long the ACK_BEFORE_STORE variant waits before it stores what it already acknowledged.
+STORE_DELAY_S = 2.0
