@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from deconflict.cli import conference, demo, notices, serve, watch
+from deconflict.cli import conference, conformance, demo, notices, serve, watch
 
 app = typer.Typer(
     name="deconflict",
@@ -26,6 +26,7 @@ app.command("watch")(watch.watch)
 app.command("status")(watch.status)
 app.add_typer(conference.app, name="conference")
 app.command("demo")(demo.demo)
+app.add_typer(conformance.app, name="conformance")
 
 
 def main() -> None:

@@ -32,3 +32,15 @@ class Fault(enum.StrEnum):
 
 # How long the ACK_BEFORE_STORE variant waits before it stores what it already acknowledged.
 STORE_DELAY_S = 2.0
+
+# The requirements each variant breaks: the conformance suite must fail a case citing one of them.
+VIOLATES: dict[Fault, tuple[str, ...]] = {
+    Fault.SKIP_SEQUENCE_CHECK: ("DCF-ENV-027", "DCF-ENV-028"),
+    Fault.ACCEPT_STALE_VERSION: ("DCF-NTC-022",),
+    Fault.NON_OWNER_CANCEL: ("DCF-NTC-020",),
+    Fault.NO_TIMEOUT_MESSAGE: ("DCF-TMR-004",),
+    Fault.ACK_BEFORE_STORE: ("DCF-ACK-001", "DCF-ACK-005", "DCF-ENV-031"),
+    Fault.GARBAGE_UNKNOWN: ("DCF-ERR-004",),
+    Fault.IGNORE_SEPARATION: ("DCF-CFL-001", "DCF-CFL-002"),
+    Fault.MERGED_ACKNOWLEDGEMENTS: ("DCF-RSP-001",),
+}

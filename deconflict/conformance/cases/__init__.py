@@ -1,0 +1,9 @@
+"""The cases, one module per chapter of the specification; importing this package registers them all."""
+
+from deconflict.conformance.cases import (  # noqa: F401  (each module registers its cases)
+    acknowledgement,
+    conflict,
+    envelope,
+    errors,
+    notice,
+)

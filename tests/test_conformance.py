@@ -1,0 +1,206 @@
+"""The conformance suite: it passes against the reference node, catches every faulty variant, runs through
+pytest case by case, and its command line works against a node started by the suite.
+
+Every case of the suite is also a pytest test here (`test_case[NAME]`), against a reference node started for
+the module, or against `--conformance-target FILE`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from deconflict.conformance.case import CASES, all_cases
+from deconflict.conformance.report import as_json, junit, text, uncovered
+from deconflict.conformance.runner import FAILED, PASSED, SKIPPED, Result, Selection, run_cases
+from deconflict.conformance.target import Target, load_target, packaged_agreement
+from deconflict.node.config import load_config
+from deconflict.node.faults import VIOLATES, Fault
+from deconflict.node.server import NodeServer
+from deconflict.spec import load_requirements
+
+CLI = [sys.executable, "-m", "deconflict"]
+
+
+def write_node(folder: Path, faults: tuple[Fault, ...] = ()) -> Path:
+    """A reference node's files for the conformance channel, with the test-control API and `faults`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "agreement.toml").write_bytes(packaged_agreement().read_bytes())
+    listed = ", ".join(f'"{fault.value}"' for fault in faults)
+    (folder / "node.toml").write_text(
+        'party = "party-under-test"\nlisten = "127.0.0.1:0"\njournal = "node.journal"\n\n'
+        '[[channels]]\npeer = "conformance-suite"\npeer_address = ""\nagreement = "agreement.toml"\n\n'
+        f"[testing]\nenabled = true\nfaults = [{listed}]\n"
+    )
+    (folder / "target.toml").write_text(
+        'party = "party-under-test"\nagreement = "agreement.toml"\nfeatures = ["core"]\naddress = "127.0.0.1:1"\n'
+    )
+    return folder
+
+
+@asynccontextmanager
+async def reference_node(folder: Path, faults: tuple[Fault, ...] = ()) -> AsyncIterator[tuple[Target, str]]:
+    write_node(folder, faults)
+    server = NodeServer(load_config(folder / "node.toml"))
+    port = await server.start()
+    try:
+        yield load_target(folder / "target.toml"), f"127.0.0.1:{port}"
+    finally:
+        await server.stop(grace=0)
+
+
+def run_suite(folder: Path, faults: tuple[Fault, ...] = ()) -> list[Result]:
+    async def go() -> list[Result]:
+        async with reference_node(folder, faults) as (target, address):
+            return await run_cases(target, address, all_cases().values())
+
+    return asyncio.run(go())
+
+
+def test_the_reference_node_passes_every_case_dcf_gen_013(tmp_path: Path) -> None:
+    results = run_suite(tmp_path)
+    failed = [f"{r.name}: {r.expected} / {r.got} {r.message}" for r in results if r.status != PASSED]
+    assert not failed, "\n".join(failed)
+    assert len(results) == len(all_cases()) >= 19
+
+
+@pytest.mark.parametrize("fault", list(Fault), ids=[fault.value for fault in Fault])
+def test_every_faulty_variant_is_caught_naming_the_requirement_it_breaks(tmp_path: Path, fault: Fault) -> None:
+    results = run_suite(tmp_path, (fault,))
+    failed = [r for r in results if r.status == FAILED]
+    naming = [r.name for r in failed if set(r.requirements) & set(VIOLATES[fault])]
+    assert naming, (
+        f"{fault.value} was not caught by a case citing {VIOLATES[fault]}; failed: {[r.name for r in failed]}"
+    )
+
+
+def test_every_case_cites_only_requirements_of_the_specification() -> None:
+    requirements = load_requirements()
+    for case in all_cases().values():
+        assert case.requirements, case.name
+        assert set(case.requirements) <= set(requirements), case.name
+
+
+def test_the_coverage_view_lists_must_requirements_without_a_case() -> None:
+    requirements = load_requirements()
+    missing = uncovered(all_cases().values(), requirements)
+    cited = {rid for case in CASES.values() for rid in case.requirements}
+    assert "DCF-ENV-028" not in missing
+    assert "DCF-ENV-028" in cited
+    assert all(requirements[rid].level.startswith("MUST") for rid in missing)
+    assert not set(missing) & cited
+
+
+def test_reports_text_json_and_junit() -> None:
+    results = [
+        Result("a.passes", ("DCF-ENV-028",), PASSED, 0.5),
+        Result("b.fails", ("DCF-NTC-022",), FAILED, 0.25, expected="ABORTED", got="OK"),
+        Result("c.skipped", ("DCF-ENV-022",), SKIPPED, message="deselected"),
+    ]
+    assert text(results).splitlines()[-1] == "1 passed, 1 failed, 1 skipped"
+    report = json.loads(as_json(results))
+    assert report["cases"][1] == {
+        "name": "b.fails", "requirements": ["DCF-NTC-022"], "status": "failed", "duration_s": 0.25,
+        "expected": "ABORTED", "got": "OK", "message": "",
+    }  # fmt: skip
+    suite = ElementTree.fromstring(junit(results))
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("3", "1", "1")
+    assert suite.find("testcase[@name='b.fails']/failure") is not None
+
+
+def test_selection_by_pattern() -> None:
+    selection = Selection(only=["envelope.*"], skip=["*clock*"])
+    assert selection.chooses("envelope.sequence_gap_refused")
+    assert not selection.chooses("envelope.clock_skew_refused")
+    assert not selection.chooses("notice.cancel_own_notice")
+
+
+def test_a_known_failing_case_that_passes_fails_the_run(tmp_path: Path) -> None:
+    async def go() -> list[Result]:
+        async with reference_node(tmp_path) as (target, address):
+            listed = Target(**{**target.__dict__, "known_failing": frozenset({"envelope.sequence_gap_refused"})})
+            return await run_cases(listed, address, all_cases().values(), Selection(only=["envelope.sequence_gap*"]))
+
+    chosen = [r for r in asyncio.run(go()) if r.status != SKIPPED]
+    assert [(r.name, r.status) for r in chosen] == [("envelope.sequence_gap_refused", FAILED)]
+    assert "known-failing" in chosen[0].message
+
+
+def test_the_command_line_checks_a_node_it_starts_and_writes_every_report(tmp_path: Path) -> None:
+    subprocess.run([*CLI, "conformance", "init", str(tmp_path)], check=True, capture_output=True)
+    target = tmp_path / "target.toml"
+    config = target.read_text().replace('address = "127.0.0.1:7400"', "")
+    node = (tmp_path / "node.toml").read_text().replace("127.0.0.1:7400", "127.0.0.1:0")
+    (tmp_path / "node.toml").write_text(node)
+    serve = f'command = ["{sys.executable}", "-m", "deconflict", "serve", "--config", "{{dir}}/node.toml", "--testing"]'
+    target.write_text(config + serve + "\n")
+    done = subprocess.run(
+        [*CLI, "conformance", "run", "--config", str(target), "--json", str(tmp_path / "r.json"),
+         "--junit", str(tmp_path / "r.xml"), "--skip", "*timeout*"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.endswith("0 failed, 1 skipped"), last
+    assert "DCF-ENV-028" in done.stdout  # the requirement table
+    assert json.loads((tmp_path / "r.json").read_text())["totals"]["failed"] == 0
+    assert ElementTree.parse(tmp_path / "r.xml").getroot().get("failures") == "0"
+
+
+def test_a_failing_party_makes_the_command_exit_1(tmp_path: Path) -> None:
+    write_node(tmp_path, (Fault.SKIP_SEQUENCE_CHECK,))
+    serve = f'command = ["{sys.executable}", "-m", "deconflict", "serve", "--config", "{{dir}}/node.toml", "--testing"]'
+    target = tmp_path / "target.toml"
+    target.write_text(target.read_text().replace('address = "127.0.0.1:1"', serve))
+    done = subprocess.run(
+        [*CLI, "conformance", "run", "--config", str(target), "--no-table", "-k", "envelope"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAIL  envelope.sequence_gap_refused (DCF-ENV-027, DCF-ENV-028" in done.stdout
+
+
+# -- every case as a pytest test -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def conformance_party(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    given = request.config.getoption("--conformance-target")
+    if given:
+        yield Path(given)
+        return
+    yield write_node(tmp_path_factory.mktemp("party"))
+
+
+@pytest.mark.parametrize("name", sorted(all_cases()))
+def test_case(conformance_party: Path, name: str) -> None:
+    """One conformance case, against --conformance-target or a reference node."""
+    target = load_target(conformance_party / "target.toml" if conformance_party.is_dir() else conformance_party)
+
+    async def go() -> Result:
+        if conformance_party.is_dir():
+            server = NodeServer(load_config(conformance_party / "node.toml"))
+            port = await server.start()
+            try:
+                return (await run_cases(target, f"127.0.0.1:{port}", [all_cases()[name]]))[0]
+            finally:
+                await server.stop(grace=0)
+        from deconflict.conformance.runner import target_address
+
+        async with target_address(target) as address:
+            return (await run_cases(target, address, [all_cases()[name]]))[0]
+
+    result = asyncio.run(go())
+    if result.status == SKIPPED:
+        pytest.skip(result.message)
+    assert result.status == PASSED, (
+        f"{result.requirements}: expected {result.expected}; got {result.got} {result.message}"
+    )
