@@ -2,8 +2,16 @@
 
 from deconflict.conformance.cases import (  # noqa: F401  (each module registers its cases)
     acknowledgement,
+    channel,
+    codec,
+    compatibility,
+    conference,
     conflict,
     envelope,
     errors,
+    geometry,
+    limits,
     notice,
+    overview,
+    timing,
 )

@@ -1,0 +1,3 @@
+"""Conformance cases: channel (being written)."""
+
+from __future__ import annotations

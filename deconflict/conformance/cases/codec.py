@@ -1,0 +1,3 @@
+"""Conformance cases: codec (being written)."""
+
+from __future__ import annotations

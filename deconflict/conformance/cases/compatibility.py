@@ -1,0 +1,3 @@
+"""Conformance cases: compatibility (being written)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Conformance cases: conference (being written)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Conformance cases: geometry (being written)."""
+
+from __future__ import annotations

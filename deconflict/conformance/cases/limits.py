@@ -1,0 +1,3 @@
+"""Conformance cases: limits (being written)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Conformance cases: overview (being written)."""
+
+from __future__ import annotations

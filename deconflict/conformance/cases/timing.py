@@ -1,0 +1,3 @@
+"""Conformance cases: timing (being written)."""
+
+from __future__ import annotations
