@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -41,7 +42,8 @@ def write_node(folder: Path, faults: tuple[Fault, ...] = ()) -> Path:
         f"[testing]\nenabled = true\nfaults = [{listed}]\n"
     )
     (folder / "target.toml").write_text(
-        'party = "party-under-test"\nagreement = "agreement.toml"\nfeatures = ["core"]\naddress = "127.0.0.1:1"\n'
+        'party = "party-under-test"\nagreement = "agreement.toml"\nfeatures = ["core", "streaming"]\n'
+        'address = "127.0.0.1:1"\n'
     )
     return folder
 
@@ -57,24 +59,29 @@ async def reference_node(folder: Path, faults: tuple[Fault, ...] = ()) -> AsyncI
         await server.stop(grace=0)
 
 
-def run_suite(folder: Path, faults: tuple[Fault, ...] = ()) -> list[Result]:
+def run_suite(folder: Path, faults: tuple[Fault, ...] = (), cited: tuple[str, ...] = ()) -> list[Result]:
+    """Every case (or those citing one of `cited`) against a reference node with `faults`."""
+    cases = [c for c in all_cases().values() if not cited or set(c.requirements) & set(cited)]
+
     async def go() -> list[Result]:
         async with reference_node(folder, faults) as (target, address):
-            return await run_cases(target, address, all_cases().values())
+            return await run_cases(target, address, cases)
 
     return asyncio.run(go())
 
 
 def test_the_reference_node_passes_every_case_dcf_gen_013(tmp_path: Path) -> None:
     results = run_suite(tmp_path)
-    failed = [f"{r.name}: {r.expected} / {r.got} {r.message}" for r in results if r.status != PASSED]
+    # Skipped: cases of features the reference node does not claim yet (tls, signing).
+    failed = [f"{r.name}: {r.expected} / {r.got} {r.message}" for r in results if r.status not in (PASSED, SKIPPED)]
     assert not failed, "\n".join(failed)
     assert len(results) == len(all_cases()) >= 19
 
 
 @pytest.mark.parametrize("fault", list(Fault), ids=[fault.value for fault in Fault])
 def test_every_faulty_variant_is_caught_naming_the_requirement_it_breaks(tmp_path: Path, fault: Fault) -> None:
-    results = run_suite(tmp_path, (fault,))
+    # The cases that cite what the variant breaks: the whole suite against all eight takes over ten minutes.
+    results = run_suite(tmp_path, (fault,), VIOLATES[fault])
     failed = [r for r in results if r.status == FAILED]
     naming = [r.name for r in failed if set(r.requirements) & set(VIOLATES[fault])]
     assert naming, (
@@ -149,7 +156,7 @@ def test_the_command_line_checks_a_node_it_starts_and_writes_every_report(tmp_pa
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     last = done.stdout.strip().splitlines()[-1]
-    assert last.endswith("0 failed, 1 skipped"), last
+    assert re.fullmatch(r"\d+ passed, 0 failed, \d+ skipped", last), last
     assert "DCF-ENV-028" in done.stdout  # the requirement table
     assert json.loads((tmp_path / "r.json").read_text())["totals"]["failed"] == 0
     assert ElementTree.parse(tmp_path / "r.xml").getroot().get("failures") == "0"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ from datetime import datetime
 import grpc
 from pydantic import ValidationError
 
+from deconflict import limits
 from deconflict.bridge.envelope import (
     PayloadError,
     checked_payload,
@@ -96,6 +98,7 @@ class Intake:
         # (1), (2): size, decoding and payload type, before anything is parsed from the payload.
         try:
             payload = checked_payload(signed, ENVELOPE_TYPE, "envelope")
+            _check_signature_list(signed)
             # (3) signatures: verified here once channels carry keys (DCF-SEC-008).
             message = decode_envelope(payload)  # (4)
         except PayloadError as error:
@@ -282,3 +285,15 @@ class Intake:
             self._on_storage_failure(error)
             return
         self._on_stored(Stored(channel, envelope, signed, facts, done.result(), Direction.IN))
+
+
+_KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]*")
+
+
+def _check_signature_list(signed: envelope_pb2.SignedPayload) -> None:
+    """The form of the signature list, whether or not the channel verifies signatures (DCF-LIM-023, DCF-LIM-002)."""
+    if len(signed.signatures) > limits.MAX_SIGNATURES:
+        raise PayloadError("envelope.signatures", f"must hold at most {limits.MAX_SIGNATURES} signatures")
+    for index, signature in enumerate(signed.signatures):
+        if len(signature.key_id) > limits.MAX_IDENTIFIER or not _KEY_ID.fullmatch(signature.key_id):
+            raise PayloadError(f"envelope.signatures[{index}].key_id", "must be an identifier")

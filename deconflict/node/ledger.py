@@ -76,6 +76,19 @@ class Facts:
 
 
 @dataclass(slots=True)
+class SuspensionWindow:
+    """One stored suspension: in effect from `since` until its resumption's effective time (DCF-SUS-004)."""
+
+    suspension_id: str
+    since: datetime
+    reason: str
+    until: datetime | None = None  # set by the resumption that ends it
+
+    def covers(self, when: datetime) -> bool:
+        return self.since <= when and (self.until is None or when < self.until)
+
+
+@dataclass(slots=True)
 class ChannelState:
     agreement: ChannelAgreement
     party: str
@@ -88,7 +101,9 @@ class ChannelState:
     peer_last_sequence_sent: int = 0  # from its heartbeats: more than next_in - 1 means a gap
     acknowledged: int = 0  # the highest of our sequences the peer acknowledged (delivery is in order)
     liveness: Liveness = Liveness.UNKNOWN  # DCF-HBT spec: UNKNOWN until first heard
-    suspended_by: str = ""  # suspension_id while suspended
+    suspended_by: str = ""  # suspension_id while a suspension is pending or in effect, not yet resumed
+    # Every suspension stored, with the times it covers: notices are refused only inside one (DCF-SUS-004).
+    suspensions: list[SuspensionWindow] = field(default_factory=list)
     # Outgoing messages by sequence: their journal positions, for Watch (DCF-STR).
     sent_positions: list[int] = field(default_factory=list)
 
@@ -102,6 +117,10 @@ class ChannelState:
 
     def response_time(self, kind: MessageKind) -> timedelta | None:
         return self.agreement.model.response_time(kind)
+
+    def suspension_at(self, when: datetime) -> SuspensionWindow | None:
+        """The suspension in effect at `when`, if any: from its effective_time to its resumption's."""
+        return next((window for window in self.suspensions if window.covers(when)), None)
 
 
 class Ledger:
@@ -170,6 +189,7 @@ class Ledger:
         entry = self.notices.get((envelope.sender, timeout.notice_id))
         if entry is None:
             raise Refusal(grpc.StatusCode.NOT_FOUND, f"no notice {timeout.notice_id} of {envelope.sender}")
+        _check_mode(entry, envelope)
         dialogue = entry.dialogues.get(channel.channel_id)
         if dialogue is None or dialogue.message_id != timeout.unanswered_message_id:
             raise Refusal(
@@ -205,12 +225,22 @@ class Ledger:
                 f"the suspension in force is {channel.suspended_by}, not {resumption.suspension_id}",
                 reason="SUSPENSION_MISMATCH",
             )  # DCF-SUS-009
+        current = next((w for w in reversed(channel.suspensions) if w.suspension_id == channel.suspended_by), None)
+        if current is not None and resumption.effective_time < current.since:
+            raise Refusal.invalid(
+                [
+                    (
+                        "resumption.effective_time",
+                        f"must not be before the suspension's effective_time, {current.since.isoformat()}",
+                    )
+                ]
+            )  # DCF-SUS-008
 
     def _check_notice(self, channel: ChannelState, envelope: Envelope, now: datetime) -> Facts:
         notice = envelope.notice
         assert notice is not None
         # Suspension first, then ownership, then existence (DCF-NTC-024).
-        self._check_open(channel)
+        self._check_open(channel, now)
         self._check_owner(envelope.sender, notice.owner, "notice.owner")
         if notice.version != 1:
             raise Refusal.invalid([("notice.version", "a new notice has version 1")])  # DCF-NTC-010
@@ -232,8 +262,9 @@ class Ledger:
         assert amendment is not None
         notice = amendment.notice
         # Suspension first, then existence, ownership, state, version (DCF-NTC-024).
-        self._check_open(channel)
+        self._check_open(channel, now)
         entry = self._existing(notice.owner, notice.notice_id, envelope.sender)
+        _check_mode(entry, envelope)
         self._check_owner(envelope.sender, entry.notice.owner, "amendment.notice.owner")
         self._check_version(entry, amendment.replaces_version)
         _check_not_over(notice, now, "amendment.notice")
@@ -244,6 +275,7 @@ class Ledger:
         assert cancellation is not None
         # Cancellations flow while suspended: ending a flight only lowers the risk (DCF-SUS spec).
         entry = self._existing(self._cancelled_owner(envelope), cancellation.notice_id, envelope.sender)
+        _check_mode(entry, envelope)
         self._check_version(entry, cancellation.version)
         return Facts(notice_id=cancellation.notice_id, notice_version=cancellation.version)
 
@@ -260,6 +292,7 @@ class Ledger:
                     reason="OWN_NOTICE",
                 )  # DCF-RSP-013
             raise Refusal(grpc.StatusCode.NOT_FOUND, f"no notice {response.notice_id} of {envelope.recipient}")
+        _check_mode(entry, envelope)
         if entry.notice.state != NoticeState.ACTIVE:
             raise Refusal(
                 grpc.StatusCode.FAILED_PRECONDITION,
@@ -304,12 +337,14 @@ class Ledger:
                 reason="NOT_OWNER",
             )  # DCF-NTC-011
 
-    def _check_open(self, channel: ChannelState) -> None:
-        if channel.suspended:
+    def _check_open(self, channel: ChannelState, now: datetime) -> None:
+        window = channel.suspension_at(now)
+        if window is not None:
             raise Refusal(
                 grpc.StatusCode.FAILED_PRECONDITION,
-                f"channel {channel.channel_id} is suspended ({channel.suspended_by}): no notice or amendment "
-                "is taken until it is resumed",
+                # DCF-SUS-004: which suspension, since when and why.
+                f"channel {channel.channel_id} is suspended by {window.suspension_id} since "
+                f"{window.since.isoformat()} ({window.reason}): no notice or amendment is taken until it is resumed",
                 reason="CHANNEL_SUSPENDED",
             )  # DCF-SUS-004
 
@@ -380,8 +415,16 @@ class Ledger:
             else:
                 self.conferences.apply(channel, envelope, when)
         elif body == "suspension" and envelope.suspension is not None:
-            channel.suspended_by = envelope.suspension.suspension_id
-        elif body == "resumption":
+            suspension = envelope.suspension
+            channel.suspended_by = suspension.suspension_id
+            channel.suspensions.append(
+                SuspensionWindow(suspension.suspension_id, suspension.effective_time, suspension.reason)
+            )
+        elif body == "resumption" and envelope.resumption is not None:
+            # The suspension ends at the resumption's effective_time, not when it is stored (DCF-SUS-010).
+            for window in channel.suspensions:
+                if window.suspension_id == envelope.resumption.suspension_id and window.until is None:
+                    window.until = envelope.resumption.effective_time
             channel.suspended_by = ""
         elif body.startswith("conference_"):
             self.conferences.apply(channel, envelope, when)
@@ -503,6 +546,17 @@ class Ledger:
             heapq.heappush(self._due, (dialogue.due_time, key, channel_id))
 
 
+def _check_mode(entry: NoticeEntry, envelope: Envelope) -> None:
+    """A message about a notice carries the mode of the message that filed it (DCF-ENV-009), checked as soon as
+    the notice is found."""
+    if envelope.mode != entry.mode:
+        raise Refusal.invalid(
+            [("mode", f"must be {entry.mode.name}, the mode of notice {entry.notice.notice_id}'s filing")]
+        )
+
+
 def _check_not_over(notice: FlightNotice, now: datetime, path: str) -> None:
     if notice.last_end <= now:
-        raise Refusal.invalid([(f"{path}.volumes", "every volume has already ended")])
+        # DCF-NTC-013 names the time_end of the latest-ending volume.
+        latest = max(range(len(notice.volumes)), key=lambda index: notice.volumes[index].time_end)
+        raise Refusal.invalid([(f"{path}.volumes[{latest}].time_end", "every volume has already ended")])

@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator, Awaitable
 import grpc
 from pydantic import ValidationError
 
-from deconflict.bridge.channel import checklist_to_proto, hello_data, hello_to_proto
+from deconflict.bridge.channel import checklist_data, checklist_to_proto, heartbeat_data, hello_data, hello_to_proto
 from deconflict.bridge.envelope import decode_envelope
 from deconflict.bridge.errors import message_refusal_to_proto
 from deconflict.journal.base import Direction
 from deconflict.models.channel import Checklist, ChecklistEntry, VersionRange
+from deconflict.models.channel import Heartbeat as HeartbeatModel
 from deconflict.models.channel import Hello as HelloModel
+from deconflict.node.ledger import ChannelState
 from deconflict.node.node import Node
 from deconflict.node.services.notice import channel_of, require_hello, write
 from deconflict.rpc.handlers import Context, RequestStream, peer_identity
@@ -99,13 +101,16 @@ class ChannelService:
     async def Heartbeat(  # noqa: N802
         self, request: pb.HeartbeatRequest, context: Context
     ) -> pb.HeartbeatResponse:
-        channel = channel_of(self.node, request.heartbeat.channel_id)
-        if request.heartbeat.party != channel.peer:
-            raise Refusal(grpc.StatusCode.PERMISSION_DENIED, "a heartbeat comes from the peer", reason="NOT_PEER")
+        try:
+            beat = HeartbeatModel.model_validate(heartbeat_data(request.heartbeat))
+        except ValidationError as error:
+            raise Refusal.from_validation(error, "heartbeat") from None  # DCF-HBT-002
+        channel = channel_of(self.node, beat.channel_id)
+        _require_peer(channel, beat.party, context, "a heartbeat")
         if not channel.greeted:
             raise Refusal(grpc.StatusCode.FAILED_PRECONDITION, "say Hello first", reason="HELLO_REQUIRED")
         channel.last_heard = self.node.clock()
-        channel.peer_last_sequence_sent = request.heartbeat.last_sequence_sent
+        channel.peer_last_sequence_sent = beat.last_sequence_sent
         answer = channel_pb2.Heartbeat(
             channel_id=channel.channel_id, party=self.node.party, last_sequence_sent=channel.next_out - 1
         )
@@ -121,7 +126,20 @@ class ChannelService:
     async def ExchangeChecklist(  # noqa: N802
         self, request: pb.ExchangeChecklistRequest, context: Context
     ) -> pb.ExchangeChecklistResponse:
-        channel = channel_of(self.node, request.checklist.channel_id)
+        try:
+            theirs = Checklist.model_validate(checklist_data(request.checklist))
+        except ValidationError as error:
+            raise Refusal.from_validation(error, "checklist") from None  # DCF-CHK-003
+        channel = channel_of(self.node, theirs.channel_id)
+        parties = channel.agreement.model.parties
+        outsiders = [
+            (f"checklist.entries[{index}].owner", f"{entry.owner} is not a party of the channel")
+            for index, entry in enumerate(theirs.entries)
+            if entry.owner not in parties
+        ]
+        if outsiders:
+            raise Refusal.invalid(outsiders)  # DCF-CHK-003
+        _require_peer(channel, theirs.party, context, "a checklist")
         if not channel.greeted:
             raise Refusal(grpc.StatusCode.FAILED_PRECONDITION, "say Hello first", reason="HELLO_REQUIRED")
         entries = [
@@ -232,6 +250,15 @@ class ChannelService:
                 yield pb.ExchangeResponse(refusal=_refusal_proto(pending, message_id))
         finally:
             reader.cancel()
+
+
+def _require_peer(channel: ChannelState, party: str, context: Context, what: str) -> None:
+    """A heartbeat or checklist names its sender, which must be the authenticated peer (DCF-HBT-002, DCF-CHK-003)."""
+    peer = peer_identity(context)
+    if party != channel.peer or (peer is not None and peer != party):
+        raise Refusal(
+            grpc.StatusCode.PERMISSION_DENIED, f"{what} on {channel.channel_id} comes from its peer", reason="NOT_PEER"
+        )
 
 
 def _each_or_refusal(

@@ -45,9 +45,10 @@ class ConferenceService:
     async def GetConference(  # noqa: N802
         self, request: pb.GetConferenceRequest, context: Context
     ) -> pb.GetConferenceResponse:
-        channel = channel_of(self.node, request.channel_id)
+        # Field validity first, then the channel, then Hello (DCF-ERR-016).
         if not request.conference_id:
             raise Refusal.invalid([("conference_id", "is required")])
+        channel = channel_of(self.node, request.channel_id)
         require_hello(channel)
         status = self.node.ledger.conferences.status(channel.channel_id, request.conference_id)
         if status is None:
@@ -57,9 +58,9 @@ class ConferenceService:
     async def ListConferences(  # noqa: N802
         self, request: pb.ListConferencesRequest, context: Context
     ) -> pb.ListConferencesResponse:
+        start, size = page_window(request.page_size, request.page_token)  # fields first (DCF-ERR-016)
         channel = channel_of(self.node, request.channel_id)
         require_hello(channel)
-        start, size = page_window(request.page_size, request.page_token)
         every = self.node.ledger.conferences.statuses(channel.channel_id)
         page = every[start : start + size]
         return pb.ListConferencesResponse(

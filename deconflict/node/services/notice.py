@@ -49,10 +49,12 @@ class NoticeService:
     async def GetNotice(  # noqa: N802
         self, request: pb.GetNoticeRequest, context: Context
     ) -> pb.GetNoticeResponse:
-        channel = channel_of(self.node, request.channel_id)
+        # Field validity first, then the channel, then Hello (DCF-ERR-016).
         if not request.notice_id:
             raise Refusal.invalid([("notice_id", "is required")])
+        channel = channel_of(self.node, request.channel_id)
         require_hello(channel)
+        expire_due(self.node)
         entry = self.node.ledger.find_notice(request.notice_id, (channel.peer, channel.party))
         if entry is None or channel.channel_id not in entry.dialogues:
             raise Refusal(grpc.StatusCode.NOT_FOUND, f"no notice {request.notice_id} on {channel.channel_id}")
@@ -61,8 +63,7 @@ class NoticeService:
     async def ListNotices(  # noqa: N802
         self, request: pb.ListNoticesRequest, context: Context
     ) -> pb.ListNoticesResponse:
-        channel = channel_of(self.node, request.channel_id)
-        require_hello(channel)
+        # Field validity first, then the channel, then Hello (DCF-ERR-016).
         start, size = page_window(request.page_size, request.page_token)
         states: set[NoticeState] = set()
         for index, value in enumerate(request.states):
@@ -72,6 +73,9 @@ class NoticeService:
             if NoticeState(value) in states:
                 raise Refusal.invalid([(f"states[{index}]", "repeats an earlier state")])
             states.add(NoticeState(value))
+        channel = channel_of(self.node, request.channel_id)
+        require_hello(channel)
+        expire_due(self.node)
         chosen = [
             entry
             for entry in self.node.ledger.notices.values()
@@ -87,6 +91,13 @@ class NoticeService:
         )
 
 
+def expire_due(node: Node) -> None:
+    """Expire the notices whose last volume is over now, not at the timers' next tick: no request processed
+    after that instant sees them ACTIVE (DCF-NTC-026)."""
+    for entry in node.ledger.expire(node.clock()):
+        node.conflicts.remove(entry.notice.owner, entry.notice.notice_id)
+
+
 async def write(node: Node, request: object, bodies: Collection[str], context: Context) -> envelope_pb2.SignedPayload:
     """Every write RPC: the envelope through intake, answered with its acknowledgement once stored."""
     if node.failed is not None:
@@ -95,6 +106,7 @@ async def write(node: Node, request: object, bodies: Collection[str], context: C
             "this node cannot store now; send the same message again later",
             reason="STORAGE_UNAVAILABLE",
         )
+    expire_due(node)
     signed = getattr(request, "envelope", None)
     if signed is None or not request.HasField("envelope"):  # type: ignore[attr-defined]
         raise Refusal.invalid([("envelope", "is required")])

@@ -11,8 +11,10 @@ from pydantic import ValidationError
 
 from deconflict.bridge.envelope import envelope_data
 from deconflict.journal.base import Direction
+from deconflict.models.conference import ConferenceProposal
 from deconflict.models.envelope import Mode
 from deconflict.node.config import ResponsePolicy
+from deconflict.node.incidents import with_incidents
 from deconflict.node.node import Node
 from deconflict.node.services.notice import channel_of
 from deconflict.rpc.handlers import Context
@@ -63,6 +65,14 @@ class TestControlService:
             raise Refusal.invalid([("envelope", "names no body: set exactly one")])
         value = envelope_data(request.envelope)[body]
         mode = Mode(request.envelope.mode) if request.envelope.mode else Mode.OPERATIONAL
+        if body == "conference_proposal":
+            # As its operator's proposal: with the incidents since the last conference on the agenda (DCF-CNF-030).
+            try:
+                proposal = ConferenceProposal.model_validate(value)
+            except ValidationError as error:
+                raise Refusal.from_validation(error, "envelope.conference_proposal") from None
+            filed = node.ledger.incidents.since_last_conference(channel.channel_id, node.ledger.conferences)
+            value = with_incidents(proposal, filed).proposal
         try:
             originated = node.originate(channel, body, value, in_reply_to=request.envelope.in_reply_to, mode=mode)
         except ValidationError as error:
