@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -45,6 +46,7 @@ from deconflict.models.notice import (
 )
 from deconflict.node.config import load_config
 from deconflict.node.link import WRITES
+from deconflict.node.node import utc_now
 from deconflict.node.server import NodeServer
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
 from deconflict.v1 import channel_service_pb2, envelope_pb2
@@ -163,11 +165,13 @@ async def two_nodes(folder: Path, **options: object) -> AsyncIterator[Pair]:
             break
     else:
         raise OSError("no free ports for two nodes")
+    pair = Pair(ru, us, f"127.0.0.1:{ru_port}", f"127.0.0.1:{us_port}", folder)
     try:
-        yield Pair(ru, us, f"127.0.0.1:{ru_port}", f"127.0.0.1:{us_port}", folder)
+        yield pair
     finally:
-        await ru.stop(grace=0)
-        await us.stop(grace=0)
+        # The servers the pair holds now: a test may have restarted one.
+        await pair.ru.stop(grace=0)
+        await pair.us.stop(grace=0)
 
 
 def sortie(
@@ -205,6 +209,20 @@ def sortie(
     )
 
 
+async def file_as(address: str, owner: str, name: str, **shape: Any) -> str:
+    """An operator of `owner`'s node files one sortie (`shape`: sortie's options); its notice id."""
+    notice_id = f"{owner}/{name}"
+    shape.setdefault("latitude", 30.0 if owner == RU else 36.0)
+    async with OperatorClient(address) as operator:
+        await operator.file_notice(sortie(notice_id, owner=owner, **shape), mode=Mode.OPERATIONAL)
+    return notice_id
+
+
+def notice_view(server: NodeServer) -> dict[tuple[str, str], tuple[int, NoticeState]]:
+    """A node's view of every notice it holds: (owner, notice_id) -> (version, state)."""
+    return {key: (entry.notice.version, entry.notice.state) for key, entry in server.node.ledger.notices.items()}
+
+
 # -- one node, with the test as its peer ------------------------------------------------------------------------
 
 
@@ -240,13 +258,29 @@ async def one_node(folder: Path, *, party: str = RU, **options: Any) -> AsyncIte
         await holder.server.stop(grace=0)
 
 
-async def restart(server: NodeServer) -> NodeServer:
-    """Stop a node and start a new one on the same configuration and journal (and port)."""
+async def restart(server: NodeServer, *, backup: Path | None = None, journal: Path | None = None) -> NodeServer:
+    """Stop a node and start a new one on the same configuration and journal (and port).
+
+    While the node is stopped, `backup` receives a copy of its journal, and `journal` (such a copy) is put in
+    place of it, as an operator restoring a backup would.
+    """
     loaded = server.node.loaded
     await server.stop(grace=0)
-    again = NodeServer(loaded)
+    if backup is not None:
+        copy_journal(loaded.journal_path, backup)
+    if journal is not None:
+        copy_journal(journal, loaded.journal_path)
+    again = NodeServer(loaded, server.node.clock)
     await again.start()
     return again
+
+
+def copy_journal(source: Path, target: Path) -> None:
+    """A consistent copy of a closed journal over `target` (SQLite's online backup, WAL included)."""
+    for suffix in ("", "-wal", "-shm"):
+        target.with_name(target.name + suffix).unlink(missing_ok=True)
+    with contextlib.closing(sqlite3.connect(source)) as origin, contextlib.closing(sqlite3.connect(target)) as copy:
+        origin.backup(copy)
 
 
 def journal_entries(path: Path) -> list[Entry]:
@@ -535,13 +569,17 @@ class ProxiedPair:
 
 
 @asynccontextmanager
-async def two_nodes_via_proxies(folder: Path, **options: Any) -> AsyncIterator[ProxiedPair]:
+async def two_nodes_via_proxies(
+    folder: Path, *, clocks: dict[str, Callable[[], datetime]] | None = None, **options: Any
+) -> AsyncIterator[ProxiedPair]:
+    """`clocks` gives a party's node another clock than the host's (a node whose clock is off)."""
+    clock = {RU: utc_now, US: utc_now, **(clocks or {})}
     for _ in range(ATTEMPTS):
         to_us_port, to_ru_port = free_port(), free_port()
         addresses = {RU: f"127.0.0.1:{to_us_port}", US: f"127.0.0.1:{to_ru_port}"}
         ru_config, us_config, ru_port, us_port = write_configs(folder, peer_addresses=addresses, **options)
         to_us, to_ru = TcpProxy(us_port, to_us_port), TcpProxy(ru_port, to_ru_port)
-        ru, us = NodeServer(load_config(ru_config)), NodeServer(load_config(us_config))
+        ru, us = NodeServer(load_config(ru_config), clock[RU]), NodeServer(load_config(us_config), clock[US])
         try:
             await to_us.start()
             await to_ru.start()
@@ -555,10 +593,11 @@ async def two_nodes_via_proxies(folder: Path, **options: Any) -> AsyncIterator[P
         await to_ru.close()
     else:
         raise OSError("no free ports for two nodes and their proxies")
+    link = ProxiedPair(Pair(ru, us, f"127.0.0.1:{ru_port}", f"127.0.0.1:{us_port}", folder), to_us, to_ru)
     try:
-        yield ProxiedPair(Pair(ru, us, f"127.0.0.1:{ru_port}", f"127.0.0.1:{us_port}", folder), to_us, to_ru)
+        yield link
     finally:
-        await ru.stop(grace=0)
-        await us.stop(grace=0)
+        await link.pair.ru.stop(grace=0)
+        await link.pair.us.stop(grace=0)
         await to_us.close()
         await to_ru.close()

@@ -29,6 +29,7 @@ from tests.nodes import (
     RU,
     US,
     alerts,
+    file_as,
     incident,
     one_node,
     operator_events,
@@ -370,20 +371,7 @@ async def test_after_a_network_cut_both_sides_reconcile_to_the_same_state_dcf_en
         assert len(lists[0]) == 1 + len(during_ru) + len(during_us)
 
 
-async def file_as(address: str, owner: str, name: str) -> str:
-    notice_id = f"{owner}/{name}"
-    latitude = 30.0 if owner == RU else 36.0
-    async with OperatorClient(address) as operator:
-        await operator.file_notice(sortie(notice_id, owner=owner, latitude=latitude), mode=Mode.OPERATIONAL)
-    return notice_id
-
-
 @pytest.mark.asyncio
-@pytest.mark.xfail(
-    strict=True,
-    reason="the peer link never trades checklists: reconciliation after Hello and after a DOWN peer returns "
-    "(DCF-CHK-001, DCF-CHK-005, DCF-CHK-008) is not implemented; the outbox alone catches up",
-)
 async def test_nodes_trade_checklists_after_hello_and_when_a_down_peer_returns_dcf_chk_001(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,7 +11,7 @@ peer sent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -200,7 +200,7 @@ class PeerClient(RpcClient):
 
     # Streams.
 
-    async def watch(self, channel_id: str, from_sequence: int = 0) -> AsyncIterator[SignedPayload]:
+    async def watch(self, channel_id: str, from_sequence: int = 0) -> AsyncGenerator[SignedPayload, None]:
         """Every envelope the peer sent on the channel from `from_sequence`, then live, as sent.
 
         Ends with RefusedError: UNAVAILABLE when the peer ends the stream

@@ -84,16 +84,21 @@ class Intake:
         self.inbound: dict[str, dict[str, Inbound]] = {channel_id: {} for channel_id in ledger.channels}
 
     async def receive(
-        self, signed: envelope_pb2.SignedPayload, bodies: Collection[str], peer: str | None
+        self, signed: envelope_pb2.SignedPayload, bodies: Collection[str], peer: str | None, *, fetched: bool = False
     ) -> envelope_pb2.SignedPayload:
         """Check, store and acknowledge one envelope; raises Refusal."""
-        return await self.admit(signed, bodies, peer)
+        return await self.admit(signed, bodies, peer, fetched=fetched)
 
     def admit(
-        self, signed: envelope_pb2.SignedPayload, bodies: Collection[str], peer: str | None
+        self, signed: envelope_pb2.SignedPayload, bodies: Collection[str], peer: str | None, *, fetched: bool = False
     ) -> Awaitable[envelope_pb2.SignedPayload]:
         """Check and enqueue one envelope synchronously (streams keep their order this way); the awaitable
-        resolves to its acknowledgement once it is durable."""
+        resolves to its acknowledgement once it is durable.
+
+        `fetched`: this node fetched the envelope from the peer with Watch (DCF-STR-005, DCF-CHK-006), over a
+        connection on which it said Hello and the peer answered with its own Hello: that stands for the peer's
+        Hello at stage (6), which a peer that never calls this node would otherwise never give.
+        """
         now = self._clock()
         # (1), (2): size, decoding and payload type, before anything is parsed from the payload.
         try:
@@ -108,7 +113,7 @@ class Intake:
         except ValidationError as error:
             raise Refusal.from_validation(error, "") from None
         channel = self._channel(header, peer)  # (5)
-        if not channel.greeted:  # (6)
+        if not channel.greeted and not fetched:  # (6)
             raise Refusal(
                 grpc.StatusCode.FAILED_PRECONDITION,
                 f"say Hello on channel {channel.channel_id} first",

@@ -19,6 +19,7 @@ from deconflict.models.channel import Liveness
 from deconflict.models.envelope import Envelope, Mode
 from deconflict.models.errors import StaleVersion
 from deconflict.models.notice import FlightNotice, NoticeCategory, NoticeState
+from deconflict.models.notice_service import NoticeRecord
 from deconflict.models.response import DialogueState, MessageKind, OperationalResponse, ResponseKind
 from deconflict.node.conferences import ConferenceBook
 from deconflict.node.config import ChannelAgreement
@@ -459,6 +460,36 @@ class Ledger:
             due_time=facts.response_due_time,
         )
         self._wait(key, channel.channel_id, facts.response_due_time)
+
+    def take_record(self, channel: ChannelState, record: NoticeRecord) -> None:
+        """Hold one of the peer's notices as its owner's record says (DCF-CHK-005), never one of ours (DCF-CHK-004).
+
+        The notice and the dialogue about it are the owner's. Only the message that filed the version cannot
+        come from a record: it is kept when this node stored that version from an envelope, and empty otherwise.
+        """
+        notice = record.notice
+        if notice.owner != channel.peer:
+            raise ValueError(f"{notice.notice_id} is not the peer's: a node never takes its own notices from a record")
+        key = (notice.owner, notice.notice_id)
+        old = self.notices.get(key)
+        known = old.dialogues.get(channel.channel_id) if old is not None else None
+        if known is None or known.version != notice.version:
+            known = None
+        kind = MessageKind.NOTICE if notice.version == 1 else MessageKind.AMENDMENT
+        entry = NoticeEntry(notice=notice, mode=record.mode, late=record.late, received_time=record.received_time)
+        entry.dialogues[channel.channel_id] = Dialogue(
+            channel_id=channel.channel_id,
+            responder=self.party,
+            message_id=known.message_id if known is not None else "",
+            kind=kind,
+            version=notice.version,
+            state=record.dialogue_state,
+            due_time=record.response_due_time,
+            last_response=record.last_response,
+            timeout_sent=known.timeout_sent if known is not None else False,
+        )
+        self.notices[key] = entry
+        heapq.heappush(self._ends, (notice.last_end, key))
 
     def _end(self, owner: str, notice_id: str, state: NoticeState) -> None:
         entry = self.notices.get((owner, notice_id))

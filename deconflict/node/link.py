@@ -1,10 +1,12 @@
-"""A node's side of one channel: Hello, heartbeats, and the outbox.
+"""A node's side of one channel: Hello, heartbeats, the outbox, and reconciliation.
 
 The outbox pushes every message this node stored for the peer, in sequence
 order, one at a time (DCF-ENV-014), retrying until the peer acknowledges it, then
 journals the peer's signed acknowledgement as its proof of receipt. Because the
 outgoing messages are in the journal before they are sent, a restarted node
-carries on from the first one not yet acknowledged.
+carries on from the first one not yet acknowledged. After every successful Hello
+and whenever a DOWN peer answers again, the outbox first trades checklists with
+the peer (reconcile.py, DCF-CHK-001).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from deconflict.journal.base import Direction, Record
 from deconflict.models.channel import Heartbeat, Liveness
 from deconflict.node.ledger import ChannelState
 from deconflict.node.node import Node
+from deconflict.node.reconcile import UNREACHABLE, reconcile
 from deconflict.operator.v1.operator_service_pb2 import AlertKind
 from deconflict.v1 import envelope_pb2
 
@@ -58,6 +61,7 @@ class PeerLink:
         self._hello = hello
         self._greeted = False  # the peer accepted our Hello on the current connection
         self._heard: float | None = None  # when the peer last answered a heartbeat; None: UNKNOWN (DCF-HBT-006)
+        self._reconcile_due = False  # a Hello succeeded or a DOWN peer answered: trade checklists (DCF-CHK-001)
 
     async def run(self) -> None:
         """Until cancelled: connect, greet, deliver and beat; reconnect after any failure."""
@@ -81,6 +85,7 @@ class PeerLink:
             try:
                 await peer.hello(self._hello(self.channel.channel_id))  # type: ignore[arg-type]
                 self._greeted = True
+                self._reconcile_due = True
             except RefusedError as error:
                 if error.code != grpc.StatusCode.UNAVAILABLE:
                     self.node.alert(AlertKind.ALERT_KIND_REFUSED, f"Hello refused: {error}", "", self.channel)
@@ -89,6 +94,9 @@ class PeerLink:
     async def _deliver(self, peer: PeerClient) -> None:
         await self._greet(peer)
         while True:
+            if self._reconcile_due:
+                # In the outbox's turn: no message of ours is in flight when the lost ones are sent again.
+                await self._reconcile(peer)
             sent = self.channel.sent_positions
             if self.channel.acknowledged >= len(sent):
                 await self.node.changed_within(1.0)
@@ -103,6 +111,22 @@ class PeerLink:
                 await self._refused(error, record)
                 continue
             await self._acknowledged(record, signed, delivery)
+
+    async def _reconcile(self, peer: PeerClient) -> None:
+        self._reconcile_due = False
+        try:
+            await reconcile(self.node, self.channel, peer)
+        except RefusedError as error:
+            if error.refusal.reason == "HELLO_REQUIRED":
+                self._greeted = False  # the peer restarted: greet it again, which reconciles again
+                raise
+            if error.code in UNREACHABLE:
+                self._reconcile_due = True  # the peer is out of reach again: try once it answers
+                await asyncio.sleep(RETRY_PAUSE)
+                return
+            self.node.alert(
+                AlertKind.ALERT_KIND_REFUSED, f"{self.channel.peer} refused to reconcile: {error}", "", self.channel
+            )
 
     async def _acknowledged(self, record: Record, signed: envelope_pb2.SignedPayload, delivery: Delivery) -> None:
         ack = delivery.acknowledgement
@@ -171,6 +195,8 @@ class PeerLink:
                     async with asyncio.timeout(interval):
                         await peer.heartbeat(beat)
                     self._heard = time.monotonic()
+                    if self.channel.liveness == Liveness.DOWN:
+                        self._reconcile_due = True  # a DOWN peer heard again (DCF-CHK-001, DCF-HBT-008)
                     self.node.set_liveness(self.channel, Liveness.NORMAL)
                     continue
                 except RefusedError as error:

@@ -25,6 +25,7 @@ from deconflict.journal.sqlite import open_journal
 from deconflict.models.channel import Liveness, SeparationMinima
 from deconflict.models.envelope import Envelope, Mode, ProtocolVersion
 from deconflict.models.notice import FlightNotice, NoticeState
+from deconflict.models.notice_service import NoticeRecord
 from deconflict.models.response import ConflictingNotice, OperationalResponse, ResponseKind, UnableReason
 from deconflict.node import collector
 from deconflict.node.acknowledgement import decode_facts, encode_facts
@@ -217,6 +218,15 @@ class Node:
             return
         channel.sent_positions.append(done.result())
         self._stored(Stored(channel, envelope, signed, facts, done.result(), Direction.OUT))
+
+    def take_record(self, channel: ChannelState, record: NoticeRecord) -> None:
+        """Hold one of the peer's notices as its owner's record says (DCF-CHK-005), conflict index included.
+
+        Not journaled: the journal holds envelopes and acknowledgements only (DCF-JNL-001). After a restart the
+        node holds what its envelopes say until it reconciles again, which follows its next Hello.
+        """
+        self.ledger.take_record(channel, record)
+        self.conflicts.put(record.notice, channel_id=channel.channel_id, exercise=record.mode == Mode.EXERCISE)
 
     # -- what follows a stored message
 

@@ -8,13 +8,14 @@ from collections.abc import AsyncIterator, Awaitable
 import grpc
 from pydantic import ValidationError
 
-from deconflict.bridge.channel import checklist_data, checklist_to_proto, heartbeat_data, hello_data, hello_to_proto
+from deconflict.bridge.channel import checklist_to_proto, heartbeat_data, hello_data, hello_to_proto
 from deconflict.bridge.envelope import decode_envelope
 from deconflict.bridge.errors import message_refusal_to_proto
 from deconflict.journal.base import Direction
-from deconflict.models.channel import Checklist, ChecklistEntry, VersionRange
 from deconflict.models.channel import Heartbeat as HeartbeatModel
 from deconflict.models.channel import Hello as HelloModel
+from deconflict.models.channel import VersionRange
+from deconflict.node.checklist import check_owners, checklist_of, read_checklist
 from deconflict.node.ledger import ChannelState
 from deconflict.node.node import Node
 from deconflict.node.services.notice import channel_of, require_hello, write
@@ -126,40 +127,19 @@ class ChannelService:
     async def ExchangeChecklist(  # noqa: N802
         self, request: pb.ExchangeChecklistRequest, context: Context
     ) -> pb.ExchangeChecklistResponse:
-        try:
-            theirs = Checklist.model_validate(checklist_data(request.checklist))
-        except ValidationError as error:
-            raise Refusal.from_validation(error, "checklist") from None  # DCF-CHK-003
+        # DCF-CHK-003, in the order of DCF-ERR-016: the fields, the channel, the peer, its Hello.
+        theirs = read_checklist(request.checklist)
         channel = channel_of(self.node, theirs.channel_id)
-        parties = channel.agreement.model.parties
-        outsiders = [
-            (f"checklist.entries[{index}].owner", f"{entry.owner} is not a party of the channel")
-            for index, entry in enumerate(theirs.entries)
-            if entry.owner not in parties
-        ]
-        if outsiders:
-            raise Refusal.invalid(outsiders)  # DCF-CHK-003
-        _require_peer(channel, theirs.party, context, "a checklist")
-        if not channel.greeted:
-            raise Refusal(grpc.StatusCode.FAILED_PRECONDITION, "say Hello first", reason="HELLO_REQUIRED")
-        entries = [
-            ChecklistEntry(
-                notice_id=entry.notice.notice_id,
-                owner=entry.notice.owner,
-                version=entry.notice.version,
-                state=entry.notice.state,
+        check_owners(channel, theirs)
+        peer = peer_identity(context)
+        if theirs.party != channel.peer or (peer is not None and peer != theirs.party):
+            raise Refusal(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{theirs.party} is not the peer of channel {channel.channel_id}",
+                reason="NOT_PEER",
             )
-            for entry in self.node.ledger.notices.values()
-            if channel.channel_id in entry.dialogues
-        ]
-        checklist = Checklist(
-            channel_id=channel.channel_id,
-            party=self.node.party,
-            as_of_time=self.node.clock(),
-            entries=entries,
-            last_sequence_sent=channel.next_out - 1,
-            last_sequence_received=channel.next_in - 1,
-        )
+        require_hello(channel)
+        checklist = checklist_of(self.node.ledger, channel, self.node.clock())
         return pb.ExchangeChecklistResponse(checklist=checklist_to_proto(checklist))
 
     async def Suspend(  # noqa: N802
