@@ -22,7 +22,7 @@ from deconflict.client.peer import Delivery
 from deconflict.conflict import ConflictIndex, IndexedNotice
 from deconflict.journal.base import Direction, Entry, Journal, Record
 from deconflict.journal.sqlite import open_journal
-from deconflict.models.channel import Liveness
+from deconflict.models.channel import Agreement, Liveness
 from deconflict.models.envelope import Envelope, Mode, ProtocolVersion
 from deconflict.models.notice import FlightNotice, NoticeState
 from deconflict.models.response import ConflictingNotice, OperationalResponse, ResponseKind, UnableReason
@@ -340,13 +340,13 @@ class Node:
                 notice.notice_id,
                 channel,
             )
+        assessed = self.assess(channel, notice, envelope.mode, prepared)
         if self.config.policy == ResponsePolicy.OPERATOR:
-            response = OperationalResponse(
+            standby = OperationalResponse(
                 notice_id=notice.notice_id, notice_version=notice.version, kind=ResponseKind.STANDBY
             )
             # The operator decides, with what the conflict engine found in front of them.
-            assessed = self.assess(channel, notice, envelope.mode, prepared)
-            if assessed.kind == ResponseKind.UNABLE:
+            if UnableReason.CONFLICT in assessed.reasons:
                 named = ", ".join(f"{c.notice_id} v{c.version} ({c.owner})" for c in assessed.conflicts)
                 self.alert(
                     operator_pb.ALERT_KIND_CONFLICT,
@@ -354,19 +354,25 @@ class Node:
                     notice.notice_id,
                     channel,
                 )
-        else:
-            response = self.assess(channel, notice, envelope.mode, prepared)
-        self.originate(channel, "response", response, in_reply_to=envelope.message_id, mode=envelope.mode)
+            self.originate(channel, "response", standby, in_reply_to=envelope.message_id, mode=envelope.mode)
+            if UnableReason.UNKNOWN_REFERENCE not in assessed.reasons:
+                return
+            # A reference the agreement does not have leaves the operator nothing to decide: the node still
+            # answers UNABLE itself (DCF-RSP-029, DCF-RSP-028), right after the STANDBY (DCF-TIM-004).
+        self.originate(channel, "response", assessed, in_reply_to=envelope.message_id, mode=envelope.mode)
 
     def assess(
         self, channel: ChannelState, notice: FlightNotice, mode: Mode, prepared: IndexedNotice | None = None
     ) -> OperationalResponse:
-        """ROGER when the notice is clear of every other party's notices, UNABLE with the conflicts otherwise."""
+        """ROGER when the notice is clear of every other party's notices and names only frequencies and contacts
+        of the agreement; otherwise UNABLE, with the conflicts (DCF-RSP-027) and the first reference the agreement
+        does not have (DCF-RSP-028)."""
         agreement = channel.agreement.model
         found = self.conflicts.conflicts(
             prepared or notice, agreement.separation, agreement.priority_rules, exercise=mode == Mode.EXERCISE
         )
-        if not found:
+        unknown = unknown_reference(agreement, notice)
+        if not found and unknown is None:
             return OperationalResponse(
                 notice_id=notice.notice_id, notice_version=notice.version, kind=ResponseKind.ROGER
             )
@@ -377,11 +383,15 @@ class Node:
         # A response names at most MAX_LIST conflicts, the first in the spec's order (DCF-CFL-017).
         named = eligible[: limits.MAX_LIST]
         unnamed = len(eligible) - len(named)
+        reasons = [UnableReason.CONFLICT] if found else []
+        if unknown is not None:
+            reasons.append(UnableReason.UNKNOWN_REFERENCE)
         return OperationalResponse(
             notice_id=notice.notice_id,
             notice_version=notice.version,
             kind=ResponseKind.UNABLE,
-            reasons=[UnableReason.CONFLICT],
+            reasons=reasons,
+            offending_field="" if unknown is None else unknown.path,
             conflicts=[
                 ConflictingNotice(
                     notice_id=c.notice_id,
@@ -399,6 +409,7 @@ class Node:
                 for part in (
                     f"{hidden} notice(s) on another channel are in the way." if hidden else "",
                     f"{unnamed} more conflict(s) not listed." if unnamed else "",
+                    "" if unknown is None else f"{unknown.path} is {unknown.value!r}: the agreement does not have it.",
                 )
                 if part
             ),
@@ -412,6 +423,25 @@ class Node:
             for entry in self.ledger.notices.values()
             if entry.notice.state == NoticeState.ACTIVE and channel.channel_id in entry.dialogues
         )
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownReference:
+    """A frequency or contact a notice names and the agreement does not have (DCF-RSP-028)."""
+
+    path: str  # relative to the notice, as `offending_field` names it (DCF-RSP-008): "frequency_ids[1]"
+    value: str
+
+
+def unknown_reference(agreement: Agreement, notice: FlightNotice) -> UnknownReference | None:
+    """The first reference of `notice`, in field order, that `agreement` does not define; None when all are known."""
+    frequencies = {frequency.frequency_id for frequency in agreement.frequencies}
+    for index, frequency_id in enumerate(notice.frequency_ids):
+        if frequency_id not in frequencies:
+            return UnknownReference(f"frequency_ids[{index}]", frequency_id)
+    if notice.contact_id and all(contact.contact_id != notice.contact_id for contact in agreement.contacts):
+        return UnknownReference("contact_id", notice.contact_id)
+    return None
 
 
 def _filed_notice(envelope: Envelope) -> FlightNotice | None:
