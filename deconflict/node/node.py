@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from deconflict import limits
 from deconflict.bridge.envelope import open_envelope, seal_envelope, signed_payload_to_proto
@@ -30,8 +31,10 @@ from deconflict.node import collector
 from deconflict.node.acknowledgement import decode_facts, encode_facts
 from deconflict.node.config import LoadedConfig, ResponsePolicy
 from deconflict.node.intake import Intake, Stored
-from deconflict.node.ledger import ChannelState, Facts, Ledger
+from deconflict.node.ledger import ChannelState, Facts, Ledger, Outgoing, Subject
+from deconflict.node.outbox import is_refusal, refusal_alert, refusal_record
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
+from deconflict.rpc.refusal import Refusal
 from deconflict.v1 import envelope_pb2
 
 log = logging.getLogger(__name__)
@@ -107,6 +110,9 @@ class Node:
         for entry in self.journal.entries():
             self._replay_entry(entry)
             count += 1
+        # A node that stopped between a refusal and sealing the messages behind it again does that now.
+        for channel in self.ledger.channels.values():
+            self._renumber(channel, 0, channel.acknowledged + 1)
         # The index is loaded once from the notices still active: in bulk, many times faster than one by one.
         self.conflicts.put_many(
             IndexedNotice.from_notice(entry.notice, channel_id=next(iter(entry.dialogues)), exercise=entry.exercise)
@@ -124,10 +130,23 @@ class Node:
             )
             return
         if record.direction == Direction.ACK_IN:
-            channel.acknowledged = max(channel.acknowledged, record.sequence)
+            if is_refusal(record):
+                index = _outbox_index(channel, record.message_id)
+                if index is not None:
+                    self._withdrawn(channel, index)
+                    _vacate(channel, record.sequence)
+            else:
+                self.acknowledged(channel, record.sequence)
             return
         signed = envelope_pb2.SignedPayload.FromString(record.payload)
         envelope = open_envelope(signed)
+        if record.direction == Direction.OUT and envelope.sequence < channel.next_out:
+            # A message sealed again under a lower sequence after a withdrawal: applied already, as first sealed.
+            index = _outbox_index(channel, envelope.message_id, envelope.sequence - channel.acknowledged - 1)
+            if index is not None:
+                channel.outbox[index].envelope = envelope
+            _place(channel.sent_positions, envelope.sequence, entry.position)
+            return
         facts = decode_facts(record.meta)
         self.ledger.apply(channel, envelope, facts, record.stored_time)
         if record.direction == Direction.IN:
@@ -141,7 +160,8 @@ class Node:
                 record.stored_time,
             )
         else:
-            channel.sent_positions.append(entry.position)
+            channel.outbox.append(Outgoing(envelope, facts))
+            _place(channel.sent_positions, envelope.sequence, entry.position)
 
     def _storage_failed(self, error: BaseException) -> None:
         # The ledger holds a message the journal may not: refuse everything from now on; a restart replays.
@@ -192,6 +212,7 @@ class Node:
         )
         # After the journal took the record: it refuses a malformed one before the ledger has changed.
         self.ledger.apply(channel, envelope, facts, now)
+        channel.outbox.append(Outgoing(envelope, facts))
         self._index(envelope)
         position.add_done_callback(lambda done: self._sent(done, channel, envelope, signed, facts))
         return Originated(channel, envelope, signed, position)
@@ -209,8 +230,122 @@ class Node:
         if done.exception() is not None:
             self._storage_failed(done.exception() or RuntimeError("journal"))
             return
-        channel.sent_positions.append(done.result())
+        _place(channel.sent_positions, envelope.sequence, done.result())
         self._stored(Stored(channel, envelope, signed, facts, done.result(), Direction.OUT))
+
+    # -- the outbox: acknowledgements and definitive refusals of this node's messages
+
+    def acknowledged(self, channel: ChannelState, sequence: int) -> None:
+        """The peer stored this node's messages up to `sequence` (delivery is in order): none of them can be
+        withdrawn any more."""
+        channel.acknowledged = max(channel.acknowledged, sequence)
+        while channel.outbox and channel.outbox[0].envelope.sequence <= sequence:
+            stored = channel.outbox.popleft()
+            self.ledger.acknowledged(channel.channel_id, stored.envelope.message_id)
+
+    def withdraw(self, channel: ChannelState, message_id: str, refusal: Refusal) -> asyncio.Future[int] | None:
+        """Withdraw one of this node's messages that the peer refused definitively (DCF-ENV-013, DCF-ERR-014).
+
+        The refusal is journaled as the peer's answer to the message, so that a restarted node never sends it
+        again; what the message changed is taken back; its sequence number goes to the next message, and the
+        messages behind it are sealed again one number lower and journaled before they are sent (DCF-ENV-033).
+        The operator is alerted once the refusal is stored (DCF-ENV-035). The future of the refusal's journal
+        position, or None when the message is no longer in the outbox (acknowledged before).
+        """
+        index = _outbox_index(channel, message_id)
+        if index is None:
+            return None
+        refused = channel.outbox[index].envelope
+        record = refusal_record(channel, refused, refusal, self.clock())
+        position = self.journal.append(record)
+        subject = self._withdrawn(channel, index)
+        if subject is not None and subject[0] == "notice":
+            self._reindex(subject[1], subject[2])
+        self._renumber(channel, index, refused.sequence)
+        position.add_done_callback(lambda done: self._refusal_stored(done, channel, record))
+        return position
+
+    def _withdrawn(self, channel: ChannelState, index: int) -> Subject | None:
+        """Take the message at `index` out of the outbox and back from the ledger; live and at replay."""
+        refused = channel.outbox[index].envelope
+        del channel.outbox[index]
+        channel.next_out -= 1
+        return self.ledger.withdraw(channel, refused.message_id)
+
+    def _renumber(self, channel: ChannelState, start: int, first: int) -> None:
+        """Seal the outbox's messages from `start` on again, as needed, so that they carry `first`, `first` + 1...:
+        the same message ids and bodies under new sequence numbers, stored before they are sent (DCF-ENV-033)."""
+        now = self.clock()
+        for offset in range(start, len(channel.outbox)):
+            outgoing = channel.outbox[offset]
+            sequence = first + offset - start
+            if outgoing.envelope.sequence == sequence:
+                continue
+            envelope = outgoing.envelope.model_copy(update={"sequence": sequence})
+            signed = signed_payload_to_proto(seal_envelope(envelope))
+            position = self.journal.append(
+                Record(
+                    channel_id=channel.channel_id,
+                    direction=Direction.OUT,
+                    message_id=envelope.message_id,
+                    sender=self.party,
+                    sequence=sequence,
+                    kind=envelope.body_field,
+                    payload=signed.SerializeToString(),
+                    stored_time=now,
+                    meta=encode_facts(outgoing.facts),
+                )
+            )
+            outgoing.envelope = envelope
+            position.add_done_callback(partial(self._resealed, channel=channel, envelope=envelope, signed=signed))
+
+    def _resealed(
+        self,
+        done: asyncio.Future[int],
+        *,
+        channel: ChannelState,
+        envelope: Envelope,
+        signed: envelope_pb2.SignedPayload,
+    ) -> None:
+        if done.cancelled():
+            return
+        if done.exception() is not None:
+            self._storage_failed(done.exception() or RuntimeError("journal"))
+            return
+        _place(channel.sent_positions, envelope.sequence, done.result())
+        direction = operator_pb.DIRECTION_OUT
+        self._publish(
+            operator_pb.Event(
+                position=done.result(),
+                channel_id=channel.channel_id,
+                message=operator_pb.MessageEvent(direction=direction, envelope=signed),
+            )
+        )
+        asyncio.get_running_loop().create_task(self._notify())
+
+    def _refusal_stored(self, done: asyncio.Future[int], channel: ChannelState, record: Record) -> None:
+        if done.cancelled():
+            return
+        if done.exception() is not None:
+            self._storage_failed(done.exception() or RuntimeError("journal"))
+            return
+        _vacate(channel, record.sequence)
+        alert = refusal_alert(record)
+        log.warning("%s: %s: %s", self.party, operator_pb.AlertKind.Name(alert.kind), alert.text)
+        event = operator_pb.Event(position=done.result(), channel_id=channel.channel_id, alert=alert)
+        self.alerts.append(event)
+        self._publish(event)
+        asyncio.get_running_loop().create_task(self._notify())
+
+    def _reindex(self, owner: str, notice_id: str) -> None:
+        """The conflict index after a notice was taken back to what it was."""
+        entry = self.ledger.notice(owner, notice_id)
+        if entry is None or entry.notice.state != NoticeState.ACTIVE or not entry.dialogues:
+            self.conflicts.remove(owner, notice_id)
+            return
+        self.conflicts.put_indexed(
+            IndexedNotice.from_notice(entry.notice, channel_id=next(iter(entry.dialogues)), exercise=entry.exercise)
+        )
 
     # -- what follows a stored message
 
@@ -442,6 +577,29 @@ def unknown_reference(agreement: Agreement, notice: FlightNotice) -> UnknownRefe
     if notice.contact_id and all(contact.contact_id != notice.contact_id for contact in agreement.contacts):
         return UnknownReference("contact_id", notice.contact_id)
     return None
+
+
+def _outbox_index(channel: ChannelState, message_id: str, guess: int = -1) -> int | None:
+    """Where a message is in the channel's outbox (looked for at `guess` first), or None."""
+    outbox = channel.outbox
+    if 0 <= guess < len(outbox) and outbox[guess].envelope.message_id == message_id:
+        return guess
+    return next((i for i, outgoing in enumerate(outbox) if outgoing.envelope.message_id == message_id), None)
+
+
+def _vacate(channel: ChannelState, sequence: int) -> None:
+    """A message of `sequence` is withdrawn: from it on, the messages sealed again (stored after its refusal, so
+    placed after this) take the places."""
+    del channel.sent_positions[sequence - 1 :]
+    channel.withdrawals.append(sequence)
+
+
+def _place(sent: list[int], sequence: int, position: int) -> None:
+    """Record the journal position of the envelope that now holds `sequence` (sealed first or again)."""
+    if sequence - 1 < len(sent):
+        sent[sequence - 1] = position
+    else:
+        sent.append(position)
 
 
 def _filed_notice(envelope: Envelope) -> FlightNotice | None:

@@ -29,6 +29,7 @@ from deconflict.models.response import OperationalResponse, ResponseKind, Unable
 from deconflict.node.incidents import with_incidents
 from deconflict.node.ledger import ChannelState
 from deconflict.node.node import Node, Originated, unknown_reference
+from deconflict.node.outbox import is_refusal, refusal_alert
 from deconflict.node.services.notice import channel_of
 from deconflict.operator.v1 import operator_service_pb2 as pb
 from deconflict.rpc.handlers import Context
@@ -262,7 +263,9 @@ def _stored_event(position: int, record: Record) -> pb.Event:
     signed = envelope_pb2.SignedPayload.FromString(record.payload)
     event = pb.Event(position=position, channel_id=record.channel_id)
     event.time.FromDatetime(record.stored_time)
-    if record.direction == Direction.ACK_IN:
+    if is_refusal(record):
+        event.alert.CopyFrom(refusal_alert(record))  # a withdrawn message (DCF-ENV-035)
+    elif record.direction == Direction.ACK_IN:
         event.acknowledgement.CopyFrom(pb.AcknowledgementEvent(acknowledgement=signed))
     else:
         direction = pb.DIRECTION_IN if record.direction == Direction.IN else pb.DIRECTION_OUT
