@@ -2,8 +2,8 @@
 
 Two real nodes reach each other through proxies the test cuts and restores one way at a time: while they cannot
 talk, each files what the other will refuse once it arrives (the same notice id, a notice that ends before it is
-delivered, an answer to a version the owner has replaced, a second suspension), so that the refusals are the
-peer's own rules at work, not a stub's.
+delivered, an answer to a version the owner has replaced, a counter to a conference called off, a second
+suspension), so that the refusals are the peer's own rules at work, not a stub's.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from deconflict.bridge.envelope import decode_envelope, envelope_data
 from deconflict.cli.connection import stored_events
 from deconflict.client import OperatorClient
 from deconflict.journal.base import Direction, Entry
+from deconflict.models.conference import ConferenceAnswer, ConferenceCancellation, ConferenceState
 from deconflict.models.envelope import Envelope, Mode
 from deconflict.models.geometry import Volume4D
 from deconflict.models.notice import FlightNotice
@@ -46,6 +47,7 @@ from tests.nodes import (
     two_nodes_via_proxies,
 )
 from tests.test_node import until
+from tests.test_node_conference import proposal as conference
 from tests.test_node_dialogue import responses_in, state_at
 
 
@@ -125,7 +127,7 @@ async def test_a_refused_message_is_withdrawn_and_its_sequence_goes_to_the_next_
         assert pair.ru.node.ledger.notice(RU, "hama-1") is not None
         # ru-mod reaches us-dod first: us-dod holds its own "hama-1" and refuses ru-mod's (DCF-NTC-012).
         link.to_us.restore()
-        await until(lambda: len(received(pair.us)) == 2, timeout=15)
+        await until(lambda: len(acknowledged(pair.ru)) == 2, timeout=15)
         # The refused message is withdrawn; the next ones take sequences 1 and 2, same ids, in order.
         assert received(pair.us) == [(1, second), (2, third)]
         assert acknowledged(pair.ru) == [(1, second), (2, third)]
@@ -306,3 +308,36 @@ async def test_a_watch_under_way_streams_the_messages_moved_down_a_sequence_dcf_
             assert await streamed() == (1, kept)
             await stream.aclose()
         await until(lambda: received(pair.us) == [(1, kept)])
+
+
+@pytest.mark.asyncio
+async def test_a_withdrawn_counter_replays_what_came_after_it_dcf_env_013_dcf_cnf_014(tmp_path: Path) -> None:
+    async with two_nodes_via_proxies(tmp_path) as link:
+        pair = link.pair
+        async with OperatorClient(pair.ru_address) as operator:
+            await operator.propose_conference(CHANNEL, conference("vc-1"), without_incidents=True)
+        await until(lambda: pair.us.node.ledger.conferences.status(CHANNEL, "vc-1") is not None)
+        link.cut()
+        # us-dod counters revision 1 while ru-mod calls the conference off.
+        counter = ConferenceAnswer(conference_id="vc-1", revision=1, counter=conference("vc-1", revision=2))
+        async with OperatorClient(pair.us_address) as operator:
+            await operator.answer_conference(CHANNEL, counter)
+        async with OperatorClient(pair.ru_address) as operator:
+            await operator.cancel_conference(CHANNEL, ConferenceCancellation(conference_id="vc-1", reason="by letter"))
+        # The cancellation reaches us-dod first and is stored over its counter; then ru-mod refuses the counter of
+        # a cancelled conference (CONFERENCE_NOT_OPEN), and us-dod takes the counter back from under it.
+        link.to_us.restore()
+        await until(lambda: pair.us.node.ledger.channels[CHANNEL].next_in == 3)
+        assert state_of(pair.us, "vc-1") == (ConferenceState.CANCELLED, US, 2)
+        link.to_ru.restore()
+        await until(lambda: len(refusals(pair.us)) == 1, timeout=15)
+        await until(lambda: settled(link), timeout=15)
+        for server in (pair.ru, pair.us):
+            assert state_of(server, "vc-1") == (ConferenceState.CANCELLED, RU, 1)
+
+
+def state_of(server: NodeServer, conference_id: str) -> tuple[ConferenceState, str, int]:
+    """A conference's state, its proposer and the revision it stands at, as a node holds it."""
+    status = server.node.ledger.conferences.status(CHANNEL, conference_id)
+    assert status is not None
+    return status.state, status.proposer, status.proposal.revision

@@ -4,7 +4,9 @@ The ledger is pure protocol logic with no I/O. `check_*` methods decide whether 
 message may be stored, raising a Refusal and changing nothing (DCF-ENV-033);
 `apply` changes the state for a message already accepted. Intake calls both on
 the event loop thread with no await between them, so nothing interleaves, and
-the journal replays the same `apply` calls at start.
+the journal replays the same `apply` calls at start. `withdraw` takes back one of
+this node's messages that the peer refused definitively (DCF-ENV-013), live and
+at replay alike.
 """
 
 from __future__ import annotations
