@@ -159,7 +159,7 @@ async def test_a_refused_message_is_withdrawn_and_its_sequence_goes_to_the_next_
 
 
 @pytest.mark.asyncio
-async def test_nothing_withdrawn_is_sent_again_after_a_restart_dcf_env_013_dcf_env_033_dcf_str_004(
+async def test_nothing_withdrawn_is_sent_again_after_a_restart_dcf_env_013_dcf_env_033_dcf_err_014_dcf_str_004(
     tmp_path: Path,
 ) -> None:
     async with two_nodes_via_proxies(tmp_path) as link:
