@@ -29,7 +29,8 @@ def operator_client(address: str) -> OperatorClient:
 
 
 async def stored_events(client: OperatorClient, from_position: int = 0) -> list[pb.Event]:
-    """Every stored event (messages and acknowledgements) from `from_position` to the journal's present end."""
+    """Every stored event (messages, acknowledgements, refusals of our messages as alerts) from `from_position` to
+    the journal's present end."""
     size = (await client.get_status()).journal_size
     if from_position >= size:
         return []
@@ -38,7 +39,8 @@ async def stored_events(client: OperatorClient, from_position: int = 0) -> list[
     async def collect() -> None:
         async for event in client.watch_events(from_position):
             events.append(event)
-            stored = event.HasField("message") or event.HasField("acknowledgement")
+            # An alert is stored only as a refusal of one of our messages, which has a position above 0.
+            stored = event.HasField("message") or event.HasField("acknowledgement") or event.position > 0
             if stored and event.position >= size - 1:
                 return
 

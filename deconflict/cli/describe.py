@@ -177,9 +177,9 @@ def event_row(event: pb.Event) -> EventRow:
     """An OperatorService event in the protocol's words; a message that cannot be opened says so."""
     time = event.time.ToDatetime(tzinfo=UTC) if event.HasField("time") else None
     stored: int | None = event.position if event.HasField("message") else None
-    # An acknowledgement is journaled after the message it acknowledges, so never at position 0: a 0 here is
-    # a live event that came without its position, not a position.
-    if event.HasField("acknowledgement") and event.position:
+    # An acknowledgement, or a refusal (an alert), is journaled after the message it answers, so never at
+    # position 0: a 0 here is a live event that came without its position, not a position.
+    if (event.HasField("acknowledgement") or event.HasField("alert")) and event.position:
         stored = event.position
 
     def row(what: str, kind: str, detail: str, subject: str = "", version: int = 0, sequence: int = 0) -> EventRow:

@@ -21,7 +21,9 @@ class Direction(enum.StrEnum):
 
     IN = "in"  # an envelope received from a peer
     OUT = "out"  # an envelope this node sent (stored before it is sent)
-    ACK_IN = "ack_in"  # a peer's signed logical acknowledgement of one of our OUT envelopes
+    # A peer's answer to one of our OUT envelopes: its signed logical acknowledgement (kind "acknowledgement"), or
+    # its definitive refusal (kind "refusal": the envelope is withdrawn, DCF-ENV-013; see deconflict.node.outbox).
+    ACK_IN = "ack_in"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +32,11 @@ class Record:
 
     channel_id: str
     direction: Direction
-    message_id: str  # the envelope's message id (for ACK_IN: the id of our message acknowledged)
-    sender: str  # the envelope's sender (for ACK_IN: the acknowledging party)
-    sequence: int  # the envelope's sequence (for ACK_IN: that of our message acknowledged)
-    kind: str  # the envelope body's field name ("notice", "response", ...) or "acknowledgement"
-    payload: bytes  # the exact serialized SignedPayload as received or sent
+    message_id: str  # the envelope's message id (for ACK_IN: the id of our message acknowledged or refused)
+    sender: str  # the envelope's sender (for ACK_IN: the acknowledging or refusing party)
+    sequence: int  # the envelope's sequence (for ACK_IN: that of our message acknowledged or refused)
+    kind: str  # the envelope body's field name ("notice", "response", ...), "acknowledgement" or "refusal"
+    payload: bytes  # the exact serialized SignedPayload as received or sent (a refusal: its MessageRefusal)
     stored_time: datetime  # UTC, set by the caller
     meta: bytes = b""  # node-side facts, opaque to the journal (the node puts msgpack here)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -100,6 +100,14 @@ class OpenAnswer:
     awaiting: str  # the party that owes the answer; the other one, the proposer, sends the timeout
     message_id: str  # the envelope of the unanswered revision: the timeout's in_reply_to
     due_time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SavedConference:
+    """A conference and the revisions it was carried by, as they stood at one moment (None: no such conference)."""
+
+    conference: Conference | None
+    revisions: dict[tuple[str, str], Revision]
 
 
 class ConferenceBook:
@@ -318,6 +326,33 @@ class ConferenceBook:
                 [("mode", f"must be {conference.mode.name}, the mode of conference {conference_id}'s proposal")]
             )  # DCF-ENV-009: checked right after the conference is found
         return conference
+
+    # -- one conference as it stands, to take back a message of this node's the peer refused (DCF-ENV-013)
+
+    def saved(self, channel_id: str, conference_id: str) -> SavedConference:
+        """A copy of one conference and its revisions, which later changes leave as it is."""
+        conference = self._conferences.get((channel_id, conference_id))
+        return SavedConference(
+            None if conference is None else replace(conference),
+            {
+                key: replace(revision)
+                for key, revision in self._revisions.items()
+                if key[0] == channel_id and revision.conference_id == conference_id
+            },
+        )
+
+    def restore(self, channel_id: str, conference_id: str, saved: SavedConference) -> None:
+        """Put one conference back as `saved` holds it (a copy: `saved` can be restored again)."""
+        key = (channel_id, conference_id)
+        if saved.conference is None:
+            self._conferences.pop(key, None)
+        else:
+            self._conferences[key] = replace(saved.conference)
+        for revision_key in [
+            k for k, r in self._revisions.items() if k[0] == channel_id and r.conference_id == conference_id
+        ]:
+            del self._revisions[revision_key]
+        self._revisions.update({k: replace(revision) for k, revision in saved.revisions.items()})
 
     # -- changes: for a message already accepted (live) or already stored (replay)
 

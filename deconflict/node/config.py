@@ -40,9 +40,10 @@ class ConfigError(ValueError):
 
 
 class ResponsePolicy(enum.StrEnum):
-    # ROGER when no conflict, UNABLE with the conflicts otherwise (DCF-RSP spec: automatic policy).
+    # ROGER when no conflict and every frequency and contact is the agreement's, UNABLE otherwise (DCF-RSP-027).
     AUTOMATIC = "automatic"
-    # STANDBY at once; a person answers ACCEPT / UNABLE / COUNTER from the CLI.
+    # STANDBY at once; a person answers ACCEPT / UNABLE / COUNTER from the CLI, except to a notice naming a
+    # frequency or contact the agreement does not have, which the node answers UNABLE itself (DCF-RSP-028).
     OPERATOR = "operator"
 
 

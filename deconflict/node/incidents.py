@@ -108,6 +108,14 @@ class IncidentBook:
                 reason="INCIDENT_EXISTS",
             )  # DCF-INC-005
 
+    def restore(self, channel_id: str, incident_id: str, saved: FiledIncident | None) -> None:
+        """Put one incident back as it stood (`incident()` saved it; None: it was not filed), to take back a
+        report of this node's the peer refused (DCF-ENV-013)."""
+        if saved is None:
+            self._incidents.pop((channel_id, incident_id), None)
+        else:
+            self._incidents[(channel_id, incident_id)] = saved
+
     def apply(self, channel: ChannelState, envelope: Envelope, when: datetime) -> None:
         report = envelope.incident_report
         if report is None:

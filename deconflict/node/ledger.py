@@ -4,13 +4,16 @@ The ledger is pure protocol logic with no I/O. `check_*` methods decide whether 
 message may be stored, raising a Refusal and changing nothing (DCF-ENV-033);
 `apply` changes the state for a message already accepted. Intake calls both on
 the event loop thread with no await between them, so nothing interleaves, and
-the journal replays the same `apply` calls at start.
+the journal replays the same `apply` calls at start. `withdraw` takes back one of
+this node's messages that the peer refused definitively (DCF-ENV-013), live and
+at replay alike.
 """
 
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import grpc
@@ -21,13 +24,16 @@ from deconflict.models.errors import StaleVersion
 from deconflict.models.notice import FlightNotice, NoticeCategory, NoticeState
 from deconflict.models.notice_service import NoticeRecord
 from deconflict.models.response import DialogueState, MessageKind, OperationalResponse, ResponseKind
-from deconflict.node.conferences import ConferenceBook
+from deconflict.node.conferences import ConferenceBook, SavedConference
 from deconflict.node.config import ChannelAgreement
 from deconflict.node.faults import Fault
-from deconflict.node.incidents import IncidentBook
+from deconflict.node.incidents import FiledIncident, IncidentBook
 from deconflict.rpc.refusal import Refusal
 
 NoticeKey = tuple[str, str]  # (owner, notice_id): ids are chosen by their owner, so only the pair is unique
+# What a message changes: ("notice", owner, notice_id), ("conference", channel_id, conference_id),
+# ("incident", channel_id, incident_id) or ("channel", channel_id, "") for a suspension or resumption.
+Subject = tuple[str, str, str]
 
 OPEN = frozenset({DialogueState.PENDING, DialogueState.STANDBY, DialogueState.TIMED_OUT})
 FINAL = frozenset({ResponseKind.ACCEPT, ResponseKind.UNABLE, ResponseKind.ROGER, ResponseKind.COUNTER})
@@ -90,6 +96,34 @@ class SuspensionWindow:
 
 
 @dataclass(slots=True)
+class Outgoing:
+    """One of this node's messages, stored and not yet acknowledged: the envelope as it is (to be) sent now."""
+
+    envelope: Envelope
+    facts: Facts
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """A message as the ledger applied it."""
+
+    channel: ChannelState
+    envelope: Envelope
+    facts: Facts
+    when: datetime
+
+
+@dataclass(slots=True)
+class _Undo:
+    """How to take back this node's unacknowledged messages about one subject (DCF-ENV-013): the subject as it
+    stood before the first of them, and every message applied to it since, in order, that one included."""
+
+    before: NoticeEntry | SavedConference | FiledIncident | str | None
+    since: list[Applied]
+    pending: set[tuple[str, str]]  # (channel_id, message_id) of this node's messages in `since` not acknowledged
+
+
+@dataclass(slots=True)
 class ChannelState:
     agreement: ChannelAgreement
     party: str
@@ -107,6 +141,10 @@ class ChannelState:
     suspensions: list[SuspensionWindow] = field(default_factory=list)
     # Outgoing messages by sequence: their journal positions, for Watch (DCF-STR).
     sent_positions: list[int] = field(default_factory=list)
+    # This node's messages after the last acknowledged one, in sequence order (DCF-ENV-033).
+    outbox: deque[Outgoing] = field(default_factory=deque)
+    # The sequence of each message withdrawn (DCF-ENV-013), in order: a Watch streams what moved down again.
+    withdrawals: list[int] = field(default_factory=list)
 
     @property
     def channel_id(self) -> str:
@@ -137,6 +175,9 @@ class Ledger:
         self._due: list[tuple[datetime, NoticeKey, str]] = []
         self.conferences = ConferenceBook()
         self.incidents = IncidentBook()
+        # While one of this node's messages may still be refused, what it changed can be taken back.
+        self._undo: dict[Subject, _Undo] = {}
+        self._pending: dict[tuple[str, str], Subject] = {}
 
     # -- reading
 
@@ -401,6 +442,11 @@ class Ledger:
             channel.next_out = envelope.sequence + 1
         else:
             channel.next_in = envelope.sequence + 1
+        if outgoing or self._undo:
+            self._keep(Applied(channel, envelope, facts, when), outgoing)
+        self._apply_body(channel, envelope, facts, when)
+
+    def _apply_body(self, channel: ChannelState, envelope: Envelope, facts: Facts, when: datetime) -> None:
         body = envelope.body_field
         if body == "notice" and envelope.notice is not None:
             self._store_version(channel, envelope, envelope.notice, MessageKind.NOTICE, facts, when)
@@ -443,6 +489,8 @@ class Ledger:
     ) -> None:
         key = (notice.owner, notice.notice_id)
         entry = self.notices.get(key)
+        if entry is None and kind == MessageKind.AMENDMENT:
+            return  # the notice was taken back (DCF-ENV-013): an amendment of it changes nothing
         if entry is None or entry.notice.version < notice.version:
             previous = entry.dialogues if entry is not None else {}
             entry = NoticeEntry(notice=notice, mode=envelope.mode, late=facts.late, received_time=when)
@@ -534,6 +582,95 @@ class Ledger:
             dialogue.timeout_sent = True
             dialogue.due_time = None
 
+    # -- taking back a message of this node's that the peer refused definitively (DCF-ENV-013)
+
+    def _keep(self, applied: Applied, outgoing: bool) -> None:
+        """Keep what taking back an unacknowledged message of this node's would need."""
+        subject = subject_of(applied.channel, applied.envelope)
+        undo = self._undo.get(subject)
+        if undo is None:
+            if not outgoing:
+                return
+            undo = self._undo[subject] = _Undo(self._saved(subject), [], set())
+        undo.since.append(applied)
+        if outgoing:
+            sent = (applied.channel.channel_id, applied.envelope.message_id)
+            undo.pending.add(sent)
+            self._pending[sent] = subject
+
+    def acknowledged(self, channel_id: str, message_id: str) -> None:
+        """The peer stored one of this node's messages: it can no longer be taken back."""
+        sent = (channel_id, message_id)
+        subject = self._pending.pop(sent, None)
+        if subject is None:
+            return
+        undo = self._undo[subject]
+        undo.pending.discard(sent)
+        if not undo.pending:
+            del self._undo[subject]
+
+    def withdraw(self, channel: ChannelState, message_id: str) -> Subject | None:
+        """Take back one of this node's messages that the peer refused definitively (DCF-ENV-013).
+
+        The subject it changed is put back as it was before this node's first unacknowledged message about it,
+        and every other message applied to it since, received or sent, is applied again in its order: the state
+        is the one the journal gives without the message. The subject taken back, or None when the message is
+        not one that can be (acknowledged, or unknown).
+        """
+        sent = (channel.channel_id, message_id)
+        subject = self._pending.pop(sent, None)
+        if subject is None:
+            return None
+        undo = self._undo[subject]
+        undo.pending.discard(sent)
+        undo.since = [
+            applied
+            for applied in undo.since
+            if (applied.channel.channel_id, applied.envelope.message_id) != sent
+            or applied.envelope.sender != self.party
+        ]
+        self._restore(subject, undo.before)
+        for applied in undo.since:
+            self._apply_body(applied.channel, applied.envelope, applied.facts, applied.when)
+        if not undo.pending:
+            del self._undo[subject]
+        return subject
+
+    def _saved(self, subject: Subject) -> NoticeEntry | SavedConference | FiledIncident | str | None:
+        """A copy of a subject as it stands, which later changes leave as it is."""
+        kind, first, second = subject
+        if kind == "notice":
+            entry = self.notices.get((first, second))
+            return None if entry is None else _copy_entry(entry)
+        if kind == "conference":
+            return self.conferences.saved(first, second)
+        if kind == "incident":
+            return self.incidents.incident(first, second)  # frozen: kept as it is
+        return self.channels[first].suspended_by
+
+    def _restore(self, subject: Subject, saved: NoticeEntry | SavedConference | FiledIncident | str | None) -> None:
+        kind, first, second = subject
+        if kind == "notice":
+            key = (first, second)
+            if not isinstance(saved, NoticeEntry):
+                self.notices.pop(key, None)
+                return
+            entry = self.notices[key] = _copy_entry(saved)
+            # The timers of what comes back: the heaps skip whatever is stale when it falls due.
+            heapq.heappush(self._ends, (entry.notice.last_end, key))
+            for channel_id, dialogue in entry.dialogues.items():
+                if dialogue.state in OPEN:
+                    self._wait(key, channel_id, dialogue.due_time)
+        elif kind == "conference":
+            assert isinstance(saved, SavedConference)
+            self.conferences.restore(first, second, saved)
+        elif kind == "incident":
+            assert saved is None or isinstance(saved, FiledIncident)
+            self.incidents.restore(first, second, saved)
+        else:
+            assert isinstance(saved, str)
+            self.channels[first].suspended_by = saved
+
     def expire(self, now: datetime) -> list[NoticeEntry]:
         """End every ACTIVE notice whose last volume is over (DCF-NTC spec: EXPIRED); the ones ended."""
         ended: list[NoticeEntry] = []
@@ -558,8 +695,10 @@ class Ledger:
             due, key, channel_id = heapq.heappop(self._due)
             entry = self.notices.get(key)
             dialogue = entry.dialogues.get(channel_id) if entry is not None else None
-            # A STANDBY or a newer version pushed a later due time; this one is stale.
+            # A STANDBY or a newer version pushed a later due time; this one is stale (or pushed twice).
             if entry is None or dialogue is None or dialogue.due_time != due or dialogue.timeout_sent:
+                continue
+            if any(seen is dialogue for _, seen in found):
                 continue
             if entry.notice.state == NoticeState.ACTIVE and dialogue.state in (
                 DialogueState.PENDING,
@@ -584,6 +723,37 @@ def _check_mode(entry: NoticeEntry, envelope: Envelope) -> None:
         raise Refusal.invalid(
             [("mode", f"must be {entry.mode.name}, the mode of notice {entry.notice.notice_id}'s filing")]
         )
+
+
+def subject_of(channel: ChannelState, envelope: Envelope) -> Subject:
+    """What a message changes in the ledger."""
+    if envelope.notice is not None:
+        return ("notice", envelope.notice.owner, envelope.notice.notice_id)
+    if envelope.amendment is not None:
+        return ("notice", envelope.amendment.notice.owner, envelope.amendment.notice.notice_id)
+    if envelope.cancellation is not None:
+        return ("notice", envelope.sender, envelope.cancellation.notice_id)
+    if envelope.response is not None:  # a response answers the recipient's notice
+        return ("notice", envelope.recipient, envelope.response.notice_id)
+    if envelope.timeout is not None:  # sent by the party that waited: the owner or the proposer
+        if envelope.timeout.notice_id:
+            return ("notice", envelope.sender, envelope.timeout.notice_id)
+        return ("conference", channel.channel_id, envelope.timeout.conference_id)
+    about = (
+        envelope.conference_proposal
+        or envelope.conference_answer
+        or envelope.conference_record
+        or envelope.conference_cancellation
+    )
+    if about is not None:
+        return ("conference", channel.channel_id, about.conference_id)
+    if envelope.incident_report is not None:
+        return ("incident", channel.channel_id, envelope.incident_report.incident_id)
+    return ("channel", channel.channel_id, "")
+
+
+def _copy_entry(entry: NoticeEntry) -> NoticeEntry:
+    return replace(entry, dialogues={channel_id: replace(d) for channel_id, d in entry.dialogues.items()})
 
 
 def _check_not_over(notice: FlightNotice, now: datetime, path: str) -> None:

@@ -2,11 +2,12 @@
 
 The outbox pushes every message this node stored for the peer, in sequence
 order, one at a time (DCF-ENV-014), retrying until the peer acknowledges it, then
-journals the peer's signed acknowledgement as its proof of receipt. Because the
-outgoing messages are in the journal before they are sent, a restarted node
-carries on from the first one not yet acknowledged. After every successful Hello
-and whenever a DOWN peer answers again, the outbox first trades checklists with
-the peer (reconcile.py, DCF-CHK-001).
+journals the peer's signed acknowledgement as its proof of receipt. A message the
+peer refuses definitively is withdrawn and its sequence number goes to the next
+one (DCF-ENV-013, deconflict.node.outbox). Because the outgoing messages are in the
+journal before they are sent, a restarted node carries on from the first one not
+yet acknowledged. After every successful Hello and whenever a DOWN peer answers
+again, the outbox first trades checklists with the peer (reconcile.py, DCF-CHK-001).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from deconflict.journal.base import Direction, Record
 from deconflict.models.channel import Heartbeat, Liveness
 from deconflict.node.ledger import ChannelState
 from deconflict.node.node import Node
+from deconflict.node.outbox import definitive
 from deconflict.node.reconcile import UNREACHABLE, reconcile
 from deconflict.operator.v1.operator_service_pb2 import AlertKind
 from deconflict.v1 import envelope_pb2
@@ -108,6 +110,12 @@ class PeerLink:
             try:
                 delivery = await WRITES[record.kind](peer, signed)
             except RefusedError as error:
+                if definitive(error.refusal):
+                    # Withdrawn, its sequence number given to the next message (DCF-ENV-013): the channel moves on.
+                    withdrawn = self.node.withdraw(self.channel, record.message_id, error.refusal)
+                    if withdrawn is not None:
+                        await asyncio.shield(withdrawn)  # stored, whatever happens to this task
+                        continue
                 await self._refused(error, record)
                 continue
             await self._acknowledged(record, signed, delivery)
@@ -153,13 +161,18 @@ class PeerLink:
                 stored_time=self.node.clock(),
             )
         )
-        self.channel.acknowledged = max(self.channel.acknowledged, record.sequence)
+        self.node.acknowledged(self.channel, record.sequence)
         self.node.acknowledgement_received(self.channel, delivery, position)
 
     async def _refused(self, error: RefusedError, record: Record) -> None:
         reason = error.refusal.reason
-        if error.code == grpc.StatusCode.UNAVAILABLE:
-            await asyncio.sleep(RETRY_PAUSE)
+        if error.code in (
+            grpc.StatusCode.UNAVAILABLE,
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            grpc.StatusCode.CANCELLED,
+        ):
+            await asyncio.sleep(RETRY_PAUSE)  # retryable (DCF-ERR-014): the same bytes again
         elif reason == "HELLO_REQUIRED":
             self._greeted = False  # the peer restarted: greet it again, then resend
             raise error
@@ -167,8 +180,8 @@ class PeerLink:
             # The peer lacks earlier messages (it lost them, or never had them): resend from what it expects.
             self.channel.acknowledged = min(self.channel.acknowledged, error.refusal.sequence_gap.expected - 1)
         else:
-            # A definitive refusal (DCF-ERR-014): the operator must see it. The message stays first in line,
-            # retried slowly, since every later one carries a later sequence number.
+            # A fault of the peer (INTERNAL, UNKNOWN), a clock skew (DCF-ENV-026 is not done yet), or a message
+            # acknowledged before: the operator must see it. It stays first in line, retried slowly.
             self.node.alert(
                 AlertKind.ALERT_KIND_REFUSED,
                 f"{self.channel.peer} refused {record.kind} {record.message_id}: {error}",

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from deconflict import limits
 from deconflict.bridge.envelope import open_envelope, seal_envelope, signed_payload_to_proto
@@ -22,7 +23,7 @@ from deconflict.client.peer import Delivery
 from deconflict.conflict import ConflictIndex, IndexedNotice
 from deconflict.journal.base import Direction, Entry, Journal, Record
 from deconflict.journal.sqlite import open_journal
-from deconflict.models.channel import Liveness, SeparationMinima
+from deconflict.models.channel import Agreement, Liveness, SeparationMinima
 from deconflict.models.envelope import Envelope, Mode, ProtocolVersion
 from deconflict.models.notice import FlightNotice, NoticeState
 from deconflict.models.notice_service import NoticeRecord
@@ -32,8 +33,10 @@ from deconflict.node.acknowledgement import decode_facts, encode_facts
 from deconflict.node.config import LoadedConfig, ResponsePolicy
 from deconflict.node.faults import Fault
 from deconflict.node.intake import Intake, Stored
-from deconflict.node.ledger import ChannelState, Facts, Ledger
+from deconflict.node.ledger import ChannelState, Facts, Ledger, Outgoing, Subject
+from deconflict.node.outbox import is_refusal, refusal_alert, refusal_record
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
+from deconflict.rpc.refusal import Refusal
 from deconflict.v1 import envelope_pb2
 
 log = logging.getLogger(__name__)
@@ -114,6 +117,9 @@ class Node:
         for entry in self.journal.entries():
             self._replay_entry(entry)
             count += 1
+        # A node that stopped between a refusal and sealing the messages behind it again does that now.
+        for channel in self.ledger.channels.values():
+            self._renumber(channel, 0, channel.acknowledged + 1)
         # The index is loaded once from the notices still active: in bulk, many times faster than one by one.
         self.conflicts.put_many(
             IndexedNotice.from_notice(entry.notice, channel_id=next(iter(entry.dialogues)), exercise=entry.exercise)
@@ -131,10 +137,23 @@ class Node:
             )
             return
         if record.direction == Direction.ACK_IN:
-            channel.acknowledged = max(channel.acknowledged, record.sequence)
+            if is_refusal(record):
+                index = _outbox_index(channel, record.message_id)
+                if index is not None:
+                    self._withdrawn(channel, index)
+                    _vacate(channel, record.sequence)
+            else:
+                self.acknowledged(channel, record.sequence)
             return
         signed = envelope_pb2.SignedPayload.FromString(record.payload)
         envelope = open_envelope(signed)
+        if record.direction == Direction.OUT and envelope.sequence < channel.next_out:
+            # A message sealed again under a lower sequence after a withdrawal: applied already, as first sealed.
+            index = _outbox_index(channel, envelope.message_id, envelope.sequence - channel.acknowledged - 1)
+            if index is not None:
+                channel.outbox[index].envelope = envelope
+            _place(channel.sent_positions, envelope.sequence, entry.position)
+            return
         facts = decode_facts(record.meta)
         self.ledger.apply(channel, envelope, facts, record.stored_time)
         if record.direction == Direction.IN:
@@ -148,7 +167,8 @@ class Node:
                 record.stored_time,
             )
         else:
-            channel.sent_positions.append(entry.position)
+            channel.outbox.append(Outgoing(envelope, facts))
+            _place(channel.sent_positions, envelope.sequence, entry.position)
 
     def _storage_failed(self, error: BaseException) -> None:
         # The ledger holds a message the journal may not: refuse everything from now on; a restart replays.
@@ -199,6 +219,7 @@ class Node:
         )
         # After the journal took the record: it refuses a malformed one before the ledger has changed.
         self.ledger.apply(channel, envelope, facts, now)
+        channel.outbox.append(Outgoing(envelope, facts))
         self._index(envelope)
         position.add_done_callback(lambda done: self._sent(done, channel, envelope, signed, facts))
         return Originated(channel, envelope, signed, position)
@@ -216,7 +237,7 @@ class Node:
         if done.exception() is not None:
             self._storage_failed(done.exception() or RuntimeError("journal"))
             return
-        channel.sent_positions.append(done.result())
+        _place(channel.sent_positions, envelope.sequence, done.result())
         self._stored(Stored(channel, envelope, signed, facts, done.result(), Direction.OUT))
 
     def take_record(self, channel: ChannelState, record: NoticeRecord) -> None:
@@ -227,6 +248,120 @@ class Node:
         """
         self.ledger.take_record(channel, record)
         self.conflicts.put(record.notice, channel_id=channel.channel_id, exercise=record.mode == Mode.EXERCISE)
+
+    # -- the outbox: acknowledgements and definitive refusals of this node's messages
+
+    def acknowledged(self, channel: ChannelState, sequence: int) -> None:
+        """The peer stored this node's messages up to `sequence` (delivery is in order): none of them can be
+        withdrawn any more."""
+        channel.acknowledged = max(channel.acknowledged, sequence)
+        while channel.outbox and channel.outbox[0].envelope.sequence <= sequence:
+            stored = channel.outbox.popleft()
+            self.ledger.acknowledged(channel.channel_id, stored.envelope.message_id)
+
+    def withdraw(self, channel: ChannelState, message_id: str, refusal: Refusal) -> asyncio.Future[int] | None:
+        """Withdraw one of this node's messages that the peer refused definitively (DCF-ENV-013, DCF-ERR-014).
+
+        The refusal is journaled as the peer's answer to the message, so that a restarted node never sends it
+        again; what the message changed is taken back; its sequence number goes to the next message, and the
+        messages behind it are sealed again one number lower and journaled before they are sent (DCF-ENV-033).
+        The operator is alerted once the refusal is stored (DCF-ENV-035). The future of the refusal's journal
+        position, or None when the message is no longer in the outbox (acknowledged before).
+        """
+        index = _outbox_index(channel, message_id)
+        if index is None:
+            return None
+        refused = channel.outbox[index].envelope
+        record = refusal_record(channel, refused, refusal, self.clock())
+        position = self.journal.append(record)
+        subject = self._withdrawn(channel, index)
+        if subject is not None and subject[0] == "notice":
+            self._reindex(subject[1], subject[2])
+        self._renumber(channel, index, refused.sequence)
+        position.add_done_callback(lambda done: self._refusal_stored(done, channel, record))
+        return position
+
+    def _withdrawn(self, channel: ChannelState, index: int) -> Subject | None:
+        """Take the message at `index` out of the outbox and back from the ledger; live and at replay."""
+        refused = channel.outbox[index].envelope
+        del channel.outbox[index]
+        channel.next_out -= 1
+        return self.ledger.withdraw(channel, refused.message_id)
+
+    def _renumber(self, channel: ChannelState, start: int, first: int) -> None:
+        """Seal the outbox's messages from `start` on again, as needed, so that they carry `first`, `first` + 1...:
+        the same message ids and bodies under new sequence numbers, stored before they are sent (DCF-ENV-033)."""
+        now = self.clock()
+        for offset in range(start, len(channel.outbox)):
+            outgoing = channel.outbox[offset]
+            sequence = first + offset - start
+            if outgoing.envelope.sequence == sequence:
+                continue
+            envelope = outgoing.envelope.model_copy(update={"sequence": sequence})
+            signed = signed_payload_to_proto(seal_envelope(envelope))
+            position = self.journal.append(
+                Record(
+                    channel_id=channel.channel_id,
+                    direction=Direction.OUT,
+                    message_id=envelope.message_id,
+                    sender=self.party,
+                    sequence=sequence,
+                    kind=envelope.body_field,
+                    payload=signed.SerializeToString(),
+                    stored_time=now,
+                    meta=encode_facts(outgoing.facts),
+                )
+            )
+            outgoing.envelope = envelope
+            position.add_done_callback(partial(self._resealed, channel=channel, envelope=envelope, signed=signed))
+
+    def _resealed(
+        self,
+        done: asyncio.Future[int],
+        *,
+        channel: ChannelState,
+        envelope: Envelope,
+        signed: envelope_pb2.SignedPayload,
+    ) -> None:
+        if done.cancelled():
+            return
+        if done.exception() is not None:
+            self._storage_failed(done.exception() or RuntimeError("journal"))
+            return
+        _place(channel.sent_positions, envelope.sequence, done.result())
+        direction = operator_pb.DIRECTION_OUT
+        self._publish(
+            operator_pb.Event(
+                position=done.result(),
+                channel_id=channel.channel_id,
+                message=operator_pb.MessageEvent(direction=direction, envelope=signed),
+            )
+        )
+        asyncio.get_running_loop().create_task(self._notify())
+
+    def _refusal_stored(self, done: asyncio.Future[int], channel: ChannelState, record: Record) -> None:
+        if done.cancelled():
+            return
+        if done.exception() is not None:
+            self._storage_failed(done.exception() or RuntimeError("journal"))
+            return
+        _vacate(channel, record.sequence)
+        alert = refusal_alert(record)
+        log.warning("%s: %s: %s", self.party, operator_pb.AlertKind.Name(alert.kind), alert.text)
+        event = operator_pb.Event(position=done.result(), channel_id=channel.channel_id, alert=alert)
+        self.alerts.append(event)
+        self._publish(event)
+        asyncio.get_running_loop().create_task(self._notify())
+
+    def _reindex(self, owner: str, notice_id: str) -> None:
+        """The conflict index after a notice was taken back to what it was."""
+        entry = self.ledger.notice(owner, notice_id)
+        if entry is None or entry.notice.state != NoticeState.ACTIVE or not entry.dialogues:
+            self.conflicts.remove(owner, notice_id)
+            return
+        self.conflicts.put_indexed(
+            IndexedNotice.from_notice(entry.notice, channel_id=next(iter(entry.dialogues)), exercise=entry.exercise)
+        )
 
     # -- what follows a stored message
 
@@ -356,13 +491,15 @@ class Node:
                 notice.notice_id,
                 channel,
             )
+        assessed = self.assess(channel, notice, envelope.mode, prepared)
+        if Fault.MERGED_ACKNOWLEDGEMENTS in self.faults:
+            return  # the faulty variant lets the logical acknowledgement stand for the answer
         if self.config.policy == ResponsePolicy.OPERATOR:
-            response = OperationalResponse(
+            standby = OperationalResponse(
                 notice_id=notice.notice_id, notice_version=notice.version, kind=ResponseKind.STANDBY
             )
             # The operator decides, with what the conflict engine found in front of them.
-            assessed = self.assess(channel, notice, envelope.mode, prepared)
-            if assessed.kind == ResponseKind.UNABLE:
+            if UnableReason.CONFLICT in assessed.reasons:
                 named = ", ".join(f"{c.notice_id} v{c.version} ({c.owner})" for c in assessed.conflicts)
                 self.alert(
                     operator_pb.ALERT_KIND_CONFLICT,
@@ -370,16 +507,19 @@ class Node:
                     notice.notice_id,
                     channel,
                 )
-        else:
-            response = self.assess(channel, notice, envelope.mode, prepared)
-        if Fault.MERGED_ACKNOWLEDGEMENTS in self.faults:
-            return  # the faulty variant lets the logical acknowledgement stand for the answer
-        self.originate(channel, "response", response, in_reply_to=envelope.message_id, mode=envelope.mode)
+            self.originate(channel, "response", standby, in_reply_to=envelope.message_id, mode=envelope.mode)
+            if UnableReason.UNKNOWN_REFERENCE not in assessed.reasons:
+                return
+            # A reference the agreement does not have leaves the operator nothing to decide: the node still
+            # answers UNABLE itself (DCF-RSP-029, DCF-RSP-028), right after the STANDBY (DCF-TIM-004).
+        self.originate(channel, "response", assessed, in_reply_to=envelope.message_id, mode=envelope.mode)
 
     def assess(
         self, channel: ChannelState, notice: FlightNotice, mode: Mode, prepared: IndexedNotice | None = None
     ) -> OperationalResponse:
-        """ROGER when the notice is clear of every other party's notices, UNABLE with the conflicts otherwise."""
+        """ROGER when the notice is clear of every other party's notices and names only frequencies and contacts
+        of the agreement; otherwise UNABLE, with the conflicts (DCF-RSP-027) and the first reference the agreement
+        does not have (DCF-RSP-028)."""
         agreement = channel.agreement.model
         separation = agreement.separation
         if Fault.IGNORE_SEPARATION in self.faults:
@@ -387,7 +527,8 @@ class Node:
         found = self.conflicts.conflicts(
             prepared or notice, separation, agreement.priority_rules, exercise=mode == Mode.EXERCISE
         )
-        if not found:
+        unknown = unknown_reference(agreement, notice)
+        if not found and unknown is None:
             return OperationalResponse(
                 notice_id=notice.notice_id, notice_version=notice.version, kind=ResponseKind.ROGER
             )
@@ -398,11 +539,15 @@ class Node:
         # A response names at most MAX_LIST conflicts, the first in the spec's order (DCF-CFL-017).
         named = eligible[: limits.MAX_LIST]
         unnamed = len(eligible) - len(named)
+        reasons = [UnableReason.CONFLICT] if found else []
+        if unknown is not None:
+            reasons.append(UnableReason.UNKNOWN_REFERENCE)
         return OperationalResponse(
             notice_id=notice.notice_id,
             notice_version=notice.version,
             kind=ResponseKind.UNABLE,
-            reasons=[UnableReason.CONFLICT],
+            reasons=reasons,
+            offending_field="" if unknown is None else unknown.path,
             conflicts=[
                 ConflictingNotice(
                     notice_id=c.notice_id,
@@ -420,6 +565,7 @@ class Node:
                 for part in (
                     f"{hidden} notice(s) on another channel are in the way." if hidden else "",
                     f"{unnamed} more conflict(s) not listed." if unnamed else "",
+                    "" if unknown is None else f"{unknown.path} is {unknown.value!r}: the agreement does not have it.",
                 )
                 if part
             ),
@@ -433,6 +579,48 @@ class Node:
             for entry in self.ledger.notices.values()
             if entry.notice.state == NoticeState.ACTIVE and channel.channel_id in entry.dialogues
         )
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownReference:
+    """A frequency or contact a notice names and the agreement does not have (DCF-RSP-028)."""
+
+    path: str  # relative to the notice, as `offending_field` names it (DCF-RSP-008): "frequency_ids[1]"
+    value: str
+
+
+def unknown_reference(agreement: Agreement, notice: FlightNotice) -> UnknownReference | None:
+    """The first reference of `notice`, in field order, that `agreement` does not define; None when all are known."""
+    frequencies = {frequency.frequency_id for frequency in agreement.frequencies}
+    for index, frequency_id in enumerate(notice.frequency_ids):
+        if frequency_id not in frequencies:
+            return UnknownReference(f"frequency_ids[{index}]", frequency_id)
+    if notice.contact_id and all(contact.contact_id != notice.contact_id for contact in agreement.contacts):
+        return UnknownReference("contact_id", notice.contact_id)
+    return None
+
+
+def _outbox_index(channel: ChannelState, message_id: str, guess: int = -1) -> int | None:
+    """Where a message is in the channel's outbox (looked for at `guess` first), or None."""
+    outbox = channel.outbox
+    if 0 <= guess < len(outbox) and outbox[guess].envelope.message_id == message_id:
+        return guess
+    return next((i for i, outgoing in enumerate(outbox) if outgoing.envelope.message_id == message_id), None)
+
+
+def _vacate(channel: ChannelState, sequence: int) -> None:
+    """A message of `sequence` is withdrawn: from it on, the messages sealed again (stored after its refusal, so
+    placed after this) take the places."""
+    del channel.sent_positions[sequence - 1 :]
+    channel.withdrawals.append(sequence)
+
+
+def _place(sent: list[int], sequence: int, position: int) -> None:
+    """Record the journal position of the envelope that now holds `sequence` (sealed first or again)."""
+    if sequence - 1 < len(sent):
+        sent[sequence - 1] = position
+    else:
+        sent.append(position)
 
 
 def _filed_notice(envelope: Envelope) -> FlightNotice | None:

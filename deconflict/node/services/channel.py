@@ -176,7 +176,12 @@ class ChannelService:
                 grpc.StatusCode.OUT_OF_RANGE,
                 f"from_sequence {following} is beyond the last sent, {len(channel.sent_positions)}, plus one",
             )
+        withdrawals = len(channel.withdrawals)
         while True:
+            if len(channel.withdrawals) > withdrawals:
+                # Messages moved down a sequence after a withdrawal: stream them as they are now (DCF-STR-004).
+                following = min(following, *channel.withdrawals[withdrawals:])
+                withdrawals = len(channel.withdrawals)
             sent = channel.sent_positions
             if following <= len(sent):
                 wanted = sent[following - 1 : following - 1 + 256]

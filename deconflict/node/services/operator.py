@@ -25,10 +25,11 @@ from deconflict.models.channel import IncidentReport, Resumption, Suspension
 from deconflict.models.conference import ConferenceAnswer, ConferenceCancellation, ConferenceProposal, ConferenceRecord
 from deconflict.models.envelope import Mode
 from deconflict.models.notice import FlightNotice, NoticeAmendment, NoticeCancellation, NoticeState
-from deconflict.models.response import OperationalResponse
+from deconflict.models.response import OperationalResponse, ResponseKind, UnableReason
 from deconflict.node.incidents import with_incidents
 from deconflict.node.ledger import ChannelState
-from deconflict.node.node import Node, Originated
+from deconflict.node.node import Node, Originated, unknown_reference
+from deconflict.node.outbox import is_refusal, refusal_alert
 from deconflict.node.services.notice import channel_of
 from deconflict.operator.v1 import operator_service_pb2 as pb
 from deconflict.rpc.handlers import Context
@@ -95,6 +96,8 @@ class OperatorService:
         entry = self.node.ledger.notice(channel.peer, response.notice_id)
         if entry is None or channel.channel_id not in entry.dialogues:
             raise Refusal(grpc.StatusCode.NOT_FOUND, f"{channel.peer} filed no notice {response.notice_id} here")
+        if response.notice_version == entry.notice.version:
+            _check_references(channel, entry.notice, response)
         dialogue = entry.dialogues[channel.channel_id]
         sent = self.node.originate(channel, "response", response, in_reply_to=dialogue.message_id, mode=entry.mode)
         return pb.RespondResponse(sent=await _sent(sent))
@@ -207,6 +210,25 @@ async def _sent(originated: Originated) -> pb.Sent:
     )
 
 
+def _check_references(channel: ChannelState, notice: FlightNotice, response: OperationalResponse) -> None:
+    """A notice that names a frequency or contact the agreement does not have is answered UNABLE with
+    UNKNOWN_REFERENCE naming the first one (DCF-RSP-028): an operator's final answer may say more, never less
+    (DCF-RSP-029). STANDBY is left to the dialogue's own rules."""
+    unknown = unknown_reference(channel.agreement.model, notice)
+    if unknown is None or response.kind == ResponseKind.STANDBY:
+        return
+    rule = (
+        f"{notice.notice_id} v{notice.version} names {unknown.path} = {unknown.value!r}, which the agreement "
+        "does not have: it is answered UNABLE with reason UNKNOWN_REFERENCE"
+    )
+    if response.kind != ResponseKind.UNABLE:
+        raise Refusal.invalid([("response.kind", rule)])
+    if UnableReason.UNKNOWN_REFERENCE not in response.reasons:
+        raise Refusal.invalid([("response.reasons", rule)])
+    if response.offending_field != unknown.path:
+        raise Refusal.invalid([("response.offending_field", f"{rule}, naming {unknown.path}")])
+
+
 def _valid(model: type[M], data: dict[str, Any], prefix: str) -> M:
     try:
         return model.model_validate(data)
@@ -241,7 +263,9 @@ def _stored_event(position: int, record: Record) -> pb.Event:
     signed = envelope_pb2.SignedPayload.FromString(record.payload)
     event = pb.Event(position=position, channel_id=record.channel_id)
     event.time.FromDatetime(record.stored_time)
-    if record.direction == Direction.ACK_IN:
+    if is_refusal(record):
+        event.alert.CopyFrom(refusal_alert(record))  # a withdrawn message (DCF-ENV-035)
+    elif record.direction == Direction.ACK_IN:
         event.acknowledgement.CopyFrom(pb.AcknowledgementEvent(acknowledgement=signed))
     else:
         direction = pb.DIRECTION_IN if record.direction == Direction.IN else pb.DIRECTION_OUT
