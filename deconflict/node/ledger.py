@@ -290,7 +290,7 @@ class Ledger:
             raise Refusal.invalid([("notice.state", "a new notice is ACTIVE")])  # DCF-NTC-010
         # An id is unique on the channel whatever its owner (DCF-NTC-012): either party may hold it already.
         taken = self.find_notice(notice.notice_id, (channel.party, channel.peer))
-        if taken is not None and channel.channel_id in taken.dialogues:
+        if taken is not None and channel.channel_id in taken.dialogues and not _from_record(taken, channel, envelope):
             raise Refusal(
                 grpc.StatusCode.ALREADY_EXISTS,
                 f"notice {notice.notice_id} of {notice.owner} exists: amend it instead",
@@ -498,6 +498,8 @@ class Ledger:
                 old.state = DialogueState.SUPERSEDED
             self.notices[key] = entry
             heapq.heappush(self._ends, (notice.last_end, key))
+        elif entry.notice.version > notice.version:
+            return  # held from the owner's newer record (DCF-CHK-005): this envelope is the evidence of an older one
         responder = channel.peer if notice.owner == self.party else self.party
         entry.dialogues[channel.channel_id] = Dialogue(
             channel_id=channel.channel_id,
@@ -754,6 +756,13 @@ def subject_of(channel: ChannelState, envelope: Envelope) -> Subject:
 
 def _copy_entry(entry: NoticeEntry) -> NoticeEntry:
     return replace(entry, dialogues={channel_id: replace(d) for channel_id, d in entry.dialogues.items()})
+
+
+def _from_record(entry: NoticeEntry, channel: ChannelState, envelope: Envelope) -> bool:
+    """Whether `entry` is the sender's notice held only from its record at a reconciliation (DCF-CHK-005): the
+    envelope that filed it is then the evidence the record stood for, not a second notice with its id."""
+    dialogue = entry.dialogues.get(channel.channel_id)
+    return entry.notice.owner == envelope.sender and dialogue is not None and not dialogue.message_id
 
 
 def _check_not_over(notice: FlightNotice, now: datetime, path: str) -> None:
