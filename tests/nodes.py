@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import socket
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,28 +23,23 @@ from typing import Any
 from deconflict.bridge.envelope import (
     decode_envelope,
     envelope_data,
-    envelope_to_proto,
-    seal_envelope,
-    signed_payload_to_proto,
 )
 from deconflict.client.operator import OperatorClient
 from deconflict.client.peer import Delivery, PeerClient
 from deconflict.client.retry import RefusedError
+from deconflict.conformance.session import EnvelopeWriter
 from deconflict.journal.base import Direction, Entry
 from deconflict.journal.sqlite import read_journal
 from deconflict.models.channel import Hello, IncidentReport, InvolvedAircraft, Resumption, Suspension, VersionRange
-from deconflict.models.envelope import Envelope, Mode, ProtocolVersion
+from deconflict.models.envelope import Envelope, Mode
 from deconflict.models.geometry import Altitude, AltitudeReference, AltitudeUnit, Circle, LatLng, Volume3D, Volume4D
 from deconflict.models.notice import (
     AircraftCategory,
     FlightNotice,
-    NoticeAmendment,
-    NoticeCancellation,
     NoticeCategory,
     NoticeState,
 )
 from deconflict.node.config import load_config
-from deconflict.node.link import WRITES
 from deconflict.node.node import utc_now
 from deconflict.node.server import NodeServer
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
@@ -305,26 +299,16 @@ def body_of(signed: envelope_pb2.SignedPayload) -> str:
     return name
 
 
-def seal_proto(message: envelope_pb2.Envelope) -> envelope_pb2.SignedPayload:
-    """An envelope built (or spoiled) by hand as protobuf, carried as a SignedPayload as it is."""
-    return envelope_pb2.SignedPayload(
-        payload_type="deconflict.v1.Envelope", payload=message.SerializeToString(deterministic=True)
-    )
+seal_proto = EnvelopeWriter.raw  # an envelope built (or spoiled) by hand as protobuf, carried as it is
 
 
-class PeerSide:
-    """The test acting as a node's peer: a PeerClient, a Hello, and envelopes it numbers itself.
-
-    `sequence` is the next sequence number this side gives; it moves on only when the node acknowledges
-    (a refused message gives its number to the next one, DCF-ENV-013).
-    """
+class PeerSide(EnvelopeWriter):
+    """The test acting as a node's peer: a PeerClient, a Hello, and envelopes it numbers itself (EnvelopeWriter)."""
 
     def __init__(self, client: PeerClient, *, party: str = US, node_party: str = RU, channel_id: str = CHANNEL):
+        super().__init__(client, party=party, recipient=node_party, channel_id=channel_id)
         self.client = client
-        self.party = party
         self.node_party = node_party
-        self.channel_id = channel_id
-        self.sequence = 1
 
     async def hello(
         self,
@@ -346,51 +330,8 @@ class PeerSide:
         )
         return await self.client.hello(hello)
 
-    def model(self, body: str, value: object, **header: Any) -> Envelope:
-        """The envelope of one message; header fields default to the next message of this side."""
-        fields: dict[str, Any] = {
-            "message_id": str(uuid.uuid4()),
-            "channel_id": self.channel_id,
-            "sender": self.party,
-            "recipient": self.node_party,
-            "sequence": self.sequence,
-            "in_reply_to": "",
-            "created_time": datetime.now(UTC),
-            "protocol_version": ProtocolVersion(major=1, minor=0),
-            "mode": Mode.OPERATIONAL,
-        }
-        fields.update(header)
-        fields[body] = value
-        return Envelope.model_validate(fields)
-
-    def envelope(self, body: str, value: object, **header: Any) -> envelope_pb2.SignedPayload:
-        """The signed bytes of one message, ready to send (and to send again, unchanged)."""
-        return signed_payload_to_proto(seal_envelope(self.model(body, value, **header)))
-
-    def proto(self, body: str, value: object, **header: Any) -> envelope_pb2.Envelope:
-        """The protobuf of one message, for a test to spoil before seal_proto."""
-        return envelope_to_proto(self.model(body, value, **header))
-
-    async def deliver(self, signed: envelope_pb2.SignedPayload) -> Delivery:
-        """Send signed bytes with the RPC that takes their body (DCF-ENV-003); the sequence moves on when stored."""
-        delivery = await WRITES[body_of(signed)](self.client, signed)
-        self.sequence = max(self.sequence, delivery.acknowledgement.message_sequence + 1)
-        return delivery
-
-    async def send(self, body: str, value: object, **header: Any) -> Delivery:
-        return await self.deliver(self.envelope(body, value, **header))
-
     async def notice(self, notice: FlightNotice, **header: Any) -> Delivery:
         return await self.send("notice", notice, **header)
-
-    async def amend(self, notice: FlightNotice, replaces_version: int, **header: Any) -> Delivery:
-        amended = notice.model_copy(update={"version": replaces_version + 1})
-        return await self.send(
-            "amendment", NoticeAmendment(replaces_version=replaces_version, notice=amended), **header
-        )
-
-    async def cancel(self, notice_id: str, version: int, **header: Any) -> Delivery:
-        return await self.send("cancellation", NoticeCancellation(notice_id=notice_id, version=version), **header)
 
 
 @asynccontextmanager

@@ -109,7 +109,7 @@ def requirement_table(results: Sequence[Result], requirements: dict[str, Require
     return table
 
 
-def uncovered(cases: Iterable[Case], requirements: dict[str, Requirement], features: Iterable[str] = ()) -> list[str]:
+def uncovered(cases: Iterable[Case], requirements: dict[str, Requirement]) -> list[str]:
     """MUST and MUST NOT requirements that no case cites."""
     cited = {rid for case in cases for rid in case.requirements}
     return sorted(rid for rid, req in requirements.items() if req.level.startswith("MUST") and rid not in cited)

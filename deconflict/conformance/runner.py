@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
@@ -98,8 +99,6 @@ def _wait_for_address(process: subprocess.Popen[str]) -> str:
 
 
 def _drain(process: subprocess.Popen[str]) -> None:
-    import threading
-
     def read() -> None:
         assert process.stdout is not None
         for _ in process.stdout:

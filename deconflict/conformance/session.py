@@ -8,6 +8,7 @@ message a party sends is stored before it is sent (DCF-ENV-033), so its journal 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -80,49 +81,19 @@ class ControlClient(RpcClient):
         return response
 
 
-class Session:
-    """The suite as the peer of the party under test, for one case."""
+class EnvelopeWriter:
+    """Writes as the peer of a party: numbers, builds, seals and delivers its own envelopes.
 
-    def __init__(self, target: Target, address: str, peer: PeerClient, control: ControlClient) -> None:
-        self.target = target
-        self.address = address
+    `sequence` is the next sequence number this side gives; it moves on only when the party stores a message
+    (a refused message gives its number to the next one, DCF-ENV-013).
+    """
+
+    def __init__(self, peer: PeerClient, *, party: str, recipient: str, channel_id: str) -> None:
         self.peer = peer
-        self.control = control
-        self.party = target.suite_party
-        self.channel_id = target.channel_id
-        self.agreement = target.agreement
-        # The next sequence this side gives; it moves on only when the party stores a message (DCF-ENV-013).
+        self.party = party
+        self.recipient = recipient
+        self.channel_id = channel_id
         self.sequence = 1
-        self._notices = 0
-
-    @classmethod
-    def retry_policy(cls) -> RetryPolicy:
-        # A conformance case wants the party's first answer, not a retried one.
-        return RetryPolicy(attempt_timeout=10.0, overall_timeout=10.0, retryable=frozenset())
-
-    # -- the channel
-
-    async def reset(self, *, operator: bool = False) -> None:
-        """Start the party afresh; `operator`: its answers wait for an operator (here, `originate`)."""
-        policy = control_pb.RESPONSE_POLICY_OPERATOR if operator else control_pb.RESPONSE_POLICY_AUTOMATIC
-        await self.control.reset(policy)
-        self.sequence = 1
-
-    async def hello(self, **changes: Any) -> Any:
-        """Say Hello as the peer, with the agreement's hash and version unless `changes` says otherwise."""
-        fields: dict[str, Any] = {
-            "channel_id": self.channel_id,
-            "party": self.party,
-            "supported_versions": VersionRange(min_major=1, max_major=1),
-            "agreement_hash": self.agreement.sha256,
-            "agreement_version": self.agreement.model.version,
-            "sent_time": datetime.now(UTC),
-            "implementation": "deconflict conformance suite",
-        }
-        fields.update(changes)
-        return await self.peer.hello(Hello.model_validate(fields))
-
-    # -- envelopes from the suite
 
     def model(self, body: str, value: object, **header: Any) -> Envelope:
         """The envelope of one message; header fields default to the next message of this side."""
@@ -130,7 +101,7 @@ class Session:
             "message_id": str(uuid.uuid4()),
             "channel_id": self.channel_id,
             "sender": self.party,
-            "recipient": self.target.party,
+            "recipient": self.recipient,
             "sequence": self.sequence,
             "in_reply_to": "",
             "created_time": datetime.now(UTC),
@@ -165,6 +136,54 @@ class Session:
 
     async def send(self, body: str, value: object, **header: Any) -> Delivery:
         return await self.deliver(self.envelope(body, value, **header))
+
+    async def amend(self, notice: FlightNotice, replaces_version: int, **header: Any) -> Delivery:
+        amended = notice.model_copy(update={"version": replaces_version + 1})
+        return await self.send(
+            "amendment", NoticeAmendment(replaces_version=replaces_version, notice=amended), **header
+        )
+
+    async def cancel(self, notice_id: str, version: int, **header: Any) -> Delivery:
+        return await self.send("cancellation", NoticeCancellation(notice_id=notice_id, version=version), **header)
+
+
+class Session(EnvelopeWriter):
+    """The suite as the peer of the party under test, for one case."""
+
+    def __init__(self, target: Target, address: str, peer: PeerClient, control: ControlClient) -> None:
+        super().__init__(peer, party=target.suite_party, recipient=target.party, channel_id=target.channel_id)
+        self.target = target
+        self.address = address
+        self.control = control
+        self.agreement = target.agreement
+        self._notices = 0
+
+    @classmethod
+    def retry_policy(cls) -> RetryPolicy:
+        # A conformance case wants the party's first answer, not a retried one.
+        return RetryPolicy(attempt_timeout=10.0, overall_timeout=10.0, retryable=frozenset())
+
+    # -- the channel
+
+    async def reset(self, *, operator: bool = False) -> None:
+        """Start the party afresh; `operator`: its answers wait for an operator (here, `originate`)."""
+        policy = control_pb.RESPONSE_POLICY_OPERATOR if operator else control_pb.RESPONSE_POLICY_AUTOMATIC
+        await self.control.reset(policy)
+        self.sequence = 1
+
+    async def hello(self, **changes: Any) -> Any:
+        """Say Hello as the peer, with the agreement's hash and version unless `changes` says otherwise."""
+        fields: dict[str, Any] = {
+            "channel_id": self.channel_id,
+            "party": self.party,
+            "supported_versions": VersionRange(min_major=1, max_major=1),
+            "agreement_hash": self.agreement.sha256,
+            "agreement_version": self.agreement.model.version,
+            "sent_time": datetime.now(UTC),
+            "implementation": "deconflict conformance suite",
+        }
+        fields.update(changes)
+        return await self.peer.hello(Hello.model_validate(fields))
 
     async def refusal(self, call: Any) -> RefusedError:
         """The refusal `call` (an awaitable) must end in; a CaseFailedError when it succeeds."""
@@ -220,15 +239,6 @@ class Session:
     async def file(self, notice: FlightNotice, **header: Any) -> Delivery:
         return await self.send("notice", notice, **header)
 
-    async def amend(self, notice: FlightNotice, replaces_version: int, **header: Any) -> Delivery:
-        amended = notice.model_copy(update={"version": replaces_version + 1})
-        return await self.send(
-            "amendment", NoticeAmendment(replaces_version=replaces_version, notice=amended), **header
-        )
-
-    async def cancel(self, notice_id: str, version: int, **header: Any) -> Delivery:
-        return await self.send("cancellation", NoticeCancellation(notice_id=notice_id, version=version), **header)
-
     # -- what the party did
 
     async def originate(self, body: str, value: object, *, in_reply_to: str = "") -> envelope_pb2.Envelope:
@@ -249,6 +259,19 @@ class Session:
                 return found
             found += [Observed(o.position, o.kind, o.payload) for o in page.observations]
             position = page.observations[-1].position + 1
+
+    async def settled(self, *, quiet: float = 0.5, within: float = 5.0) -> list[Observed]:
+        """The party's records once none has been added for `quiet` seconds: its own answers are stored after
+        it acknowledges, so a snapshot taken at once may miss one that is on its way."""
+        deadline = time.monotonic() + within
+        records = await self.observed()
+        while time.monotonic() < deadline:
+            await asyncio.sleep(quiet)
+            again = await self.observed()
+            if again == records:
+                break
+            records = again
+        return records
 
     async def alerts(self) -> list[operator_pb.Alert]:
         return list((await self.control.observed(self.channel_id, 0)).alerts)
@@ -278,8 +301,6 @@ def flight_level(level: int) -> Altitude:
 
 def square(north_km: float, east_km: float, size_km: float) -> Polygon:
     """A square `size_km` across whose south-west corner lies `north_km` north and `east_km` east of ORIGIN."""
-    import math
-
     south = ORIGIN.latitude + north_km * 1000.0 / METRES_PER_DEGREE
     north = south + size_km * 1000.0 / METRES_PER_DEGREE
     scale = METRES_PER_DEGREE * math.cos(math.radians(south))

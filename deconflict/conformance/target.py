@@ -16,15 +16,14 @@ known_failing = []                   # case names expected to fail: reported, no
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from deconflict.models.base import Message, field_violations
+from deconflict.models.base import Message
 from deconflict.models.types import Identifier, ShortText
-from deconflict.node.config import ChannelAgreement, ConfigError, load_agreement
+from deconflict.node.config import ChannelAgreement, ConfigError, load_agreement, read_toml
 
 FEATURES = ("core", "streaming", "journal", "tls", "signing")
 
@@ -66,14 +65,7 @@ class Target:
 
 def load_target(path: Path) -> Target:
     """Read and check a target file and the agreement it names; ConfigError says where and why."""
-    try:
-        data = TargetFile.model_validate(tomllib.loads(path.read_text()))
-    except OSError as error:
-        raise ConfigError(f"{path}: {error.strerror or error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not TOML: {error}") from None
-    except ValidationError as error:
-        raise ConfigError("\n".join(f"{path}: {f or '(file)'}: {s}" for f, s in field_violations(error))) from None
+    data = read_toml(path, TargetFile)
     agreement = load_agreement(path.parent / data.agreement)
     parties = agreement.model.parties
     if data.party not in parties:

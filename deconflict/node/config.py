@@ -23,7 +23,7 @@ import enum
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import Self, TypeVar
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -33,6 +33,8 @@ from deconflict.models.base import Message, field_violations, refuse_repeats
 from deconflict.models.channel import Agreement
 from deconflict.models.types import Identifier, ShortText
 from deconflict.node.faults import Fault
+
+M = TypeVar("M", bound=Message)
 
 
 class ConfigError(ValueError):
@@ -116,16 +118,21 @@ def load_agreement(path: Path) -> ChannelAgreement:
     return ChannelAgreement(model=model, data=data, sha256=agreement_hash(data))
 
 
-def load_config(path: Path) -> LoadedConfig:
-    """Read and check a node configuration and every agreement it names."""
+def read_toml(path: Path, model: type[M]) -> M:
+    """A TOML file read into `model`; ConfigError names the file and the field at fault."""
     try:
-        config = NodeConfig.model_validate(tomllib.loads(path.read_text()))
+        return model.model_validate(tomllib.loads(path.read_text()))
     except OSError as error:
         raise ConfigError(f"{path}: {error.strerror or error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not TOML: {error}") from None
     except ValidationError as error:
         raise ConfigError(_describe(path, error)) from None
+
+
+def load_config(path: Path) -> LoadedConfig:
+    """Read and check a node configuration and every agreement it names."""
+    config = read_toml(path, NodeConfig)
     base = path.parent
     agreements: dict[str, ChannelAgreement] = {}
     for index, channel in enumerate(config.channels):

@@ -148,68 +148,41 @@ class Intake:
         except ValidationError as error:
             raise Refusal.from_validation(error, "") from None
         facts = self._ledger.check(channel, envelope, now)  # (12)
-        if Fault.ACK_BEFORE_STORE in self._faults:
-            return self._acknowledge_then_store(channel, envelope, signed, header.body or "", facts, sha256, now)
-        # (13): enqueue and apply in one synchronous step; nothing else runs in between. The journal takes
-        # the record first: it refuses a malformed one before the ledger has changed.
-        position = self._journal.append(
-            Record(
-                channel_id=channel.channel_id,
-                direction=Direction.IN,
-                message_id=envelope.message_id,
-                sender=envelope.sender,
-                sequence=envelope.sequence,
-                kind=header.body or "",
-                payload=signed.SerializeToString(),
-                stored_time=now,
-                meta=encode_facts(facts),
-            )
-        )
-        self._ledger.apply(channel, envelope, facts, now)
-        inbound = Inbound(sha256=sha256, sequence=envelope.sequence, facts=facts, stored_time=now, position=position)
-        self.inbound[channel.channel_id][envelope.message_id] = inbound
-        position.add_done_callback(
-            lambda done: self._stored(done, channel, envelope, signed, facts),
-        )
-        return self._acknowledge(channel, envelope.message_id, envelope.sender, inbound)
-
-    def _acknowledge_then_store(
-        self,
-        channel: ChannelState,
-        envelope: Envelope,
-        signed: envelope_pb2.SignedPayload,
-        kind: str,
-        facts: Facts,
-        sha256: bytes,
-        now: datetime,
-    ) -> Awaitable[envelope_pb2.SignedPayload]:
-        """The ACK_BEFORE_STORE variant: the acknowledgement names the position the message will take, and
-        leaves at once; the message is stored STORE_DELAY_S later. What the specification forbids."""
-        loop = asyncio.get_running_loop()
-        predicted: asyncio.Future[int] = loop.create_future()
-        predicted.set_result(self._journal.size)
-        self._ledger.apply(channel, envelope, facts, now)
-        inbound = Inbound(sha256=sha256, sequence=envelope.sequence, facts=facts, stored_time=now, position=predicted)
-        self.inbound[channel.channel_id][envelope.message_id] = inbound
         record = Record(
             channel_id=channel.channel_id,
             direction=Direction.IN,
             message_id=envelope.message_id,
             sender=envelope.sender,
             sequence=envelope.sequence,
-            kind=kind,
+            kind=header.body or "",
             payload=signed.SerializeToString(),
             stored_time=now,
             meta=encode_facts(facts),
         )
 
-        def store() -> None:
-            self._journal.append(record).add_done_callback(
-                lambda done: self._stored(done, channel, envelope, signed, facts)
-            )
+        def stored(done: asyncio.Future[int]) -> None:
+            self._stored(done, channel, envelope, signed, facts)
 
-        loop.call_later(STORE_DELAY_S, store)
+        if Fault.ACK_BEFORE_STORE in self._faults:
+            position = self._store_later(record, stored)
+        else:
+            # (13): enqueue and apply in one synchronous step; nothing else runs in between. The journal takes
+            # the record first: it refuses a malformed one before the ledger has changed.
+            position = self._journal.append(record)
+            position.add_done_callback(stored)
+        self._ledger.apply(channel, envelope, facts, now)
+        inbound = Inbound(sha256=sha256, sequence=envelope.sequence, facts=facts, stored_time=now, position=position)
+        self.inbound[channel.channel_id][envelope.message_id] = inbound
         return self._acknowledge(channel, envelope.message_id, envelope.sender, inbound)
+
+    def _store_later(self, record: Record, stored: Callable[[asyncio.Future[int]], None]) -> asyncio.Future[int]:
+        """The ACK_BEFORE_STORE variant: the position the record will take, resolved at once so the
+        acknowledgement leaves now; the record is stored STORE_DELAY_S later. What the specification forbids."""
+        loop = asyncio.get_running_loop()
+        predicted: asyncio.Future[int] = loop.create_future()
+        predicted.set_result(self._journal.size)
+        loop.call_later(STORE_DELAY_S, lambda: self._journal.append(record).add_done_callback(stored))
+        return predicted
 
     def remember(
         self, channel_id: str, envelope: Envelope, sha256: bytes, facts: Facts, position: int, stored_time: datetime

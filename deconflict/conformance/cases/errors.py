@@ -422,21 +422,21 @@ async def refusals_change_nothing(s: Session) -> None:
     await s.hello()
     notice = s.notice()
     await s.file(notice)
-    journal = [(r.position, r.signed.payload) for r in await s.observed()]
+    journal = [(r.position, r.signed.payload) for r in await s.settled()]
     listed = await s.peer.list_notices(s.channel_id)
-    attempts: list[Awaitable[Any]] = [
-        s.file(s.notice(), sequence=9),
-        s.amend(notice, replaces_version=3),
-        s.cancel(notice.notice_id, 4),
-        s.file(notice),
-        s.deliver(spoiled(s, "notice", s.notice(), lambda m: setattr(m.notice, "aircraft_count", 0))),
-        s.peer.get_notice(s.channel_id, "no-such-notice"),
-        s.peer.unary(NOTICE_SERVICE, "ListNotices", notice_service_pb2.ListNoticesRequest(channel_id=s.channel_id,
-                     page_size=5000)),
-        s.hello(agreement_hash=bytes(32)),
+    attempts: list[Callable[[], Awaitable[Any]]] = [
+        lambda: s.file(s.notice(), sequence=9),
+        lambda: s.amend(notice, replaces_version=3),
+        lambda: s.cancel(notice.notice_id, 4),
+        lambda: s.file(notice),
+        lambda: s.deliver(spoiled(s, "notice", s.notice(), lambda m: setattr(m.notice, "aircraft_count", 0))),
+        lambda: s.peer.get_notice(s.channel_id, "no-such-notice"),
+        lambda: s.peer.unary(NOTICE_SERVICE, "ListNotices",
+                             notice_service_pb2.ListNoticesRequest(channel_id=s.channel_id, page_size=5000)),
+        lambda: s.hello(agreement_hash=bytes(32)),
     ]  # fmt: skip
     for attempt in attempts:
-        await s.refusal(attempt)
+        await s.refusal(attempt())
     after = [(r.position, r.signed.payload) for r in await s.observed()]
     expect(after == journal, "the journal unchanged", f"{len(after)} records instead of {len(journal)}")
     again = await s.peer.list_notices(s.channel_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -402,8 +402,13 @@ async def cancelled_final(s: Session) -> None:
     await s.send("amendment", amendment(notice, 1))
     await s.send("cancellation", NoticeCancellation(notice_id=notice.notice_id, version=2, reason="Sortie withdrawn"))
     await expect_state(s, notice.notice_id, CANCELLED, 2)
-    for call in (s.send("amendment", amendment(notice, 2)), s.cancel(notice.notice_id, 2)):
-        error = await refused(call, grpc.StatusCode.FAILED_PRECONDITION, "NOTICE_ENDED")
+    # Each attempt is made only when its turn comes: a failed expectation must not leave coroutines unawaited.
+    attempts: list[Callable[[], Awaitable[Any]]] = [
+        lambda: s.send("amendment", amendment(notice, 2)),
+        lambda: s.cancel(notice.notice_id, 2),
+    ]
+    for attempt in attempts:
+        error = await refused(attempt(), grpc.StatusCode.FAILED_PRECONDITION, "NOTICE_ENDED")
         expect("CANCELLED" in error.message.upper(), "a status message naming the state CANCELLED", error.message)
     await expect_state(s, notice.notice_id, CANCELLED, 2)
 
@@ -416,12 +421,13 @@ async def stale(s: Session) -> None:
     notice = s.notice()
     await s.file(notice)
     await s.send("amendment", amendment(notice, 1))
-    for what, call, quoted in (
-        ("an amendment of version 1", s.send("amendment", amendment(notice, 1)), 1),
-        ("a cancellation of version 1", s.cancel(notice.notice_id, 1), 1),
-        ("a cancellation of version 3", s.cancel(notice.notice_id, 3), 3),
-    ):
-        error = await refused(call, grpc.StatusCode.ABORTED, "STALE_VERSION")
+    attempts: list[tuple[str, Callable[[], Awaitable[Any]], int]] = [
+        ("an amendment of version 1", lambda: s.send("amendment", amendment(notice, 1)), 1),
+        ("a cancellation of version 1", lambda: s.cancel(notice.notice_id, 1), 1),
+        ("a cancellation of version 3", lambda: s.cancel(notice.notice_id, 3), 3),
+    ]
+    for what, attempt, quoted in attempts:
+        error = await refused(attempt(), grpc.StatusCode.ABORTED, "STALE_VERSION")
         stale = error.stale_version
         got = None if stale is None else (stale.notice_id, stale.quoted_version, stale.current_version)
         expect(got == (notice.notice_id, quoted, 2), f"{what}: StaleVersion ({notice.notice_id}, {quoted}, 2)", got)
