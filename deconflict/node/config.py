@@ -11,6 +11,8 @@ peer = "us-dod"
 peer_address = "127.0.0.1:50052"
 agreement = "agreement.toml"      # or the agreement's exact bytes, "agreement.binpb"
 ```
+
+The node keeps its operator alerts beside the journal, in `<journal>.alerts` (here ru-mod.journal.alerts).
 """
 
 from __future__ import annotations
