@@ -115,6 +115,12 @@ COMMANDS = [
     (["conference", "answer"], "latest revision"),
     (["conference", "record"], "action items"),
     (["conference", "cancel"], "CANCELLED"),
+    (["conference", "show"], "slot agreed"),
+    (["notice"], "Flight notices"),
+    (["notice", "show"], "dialogue"),
+    (["alerts"], "until an operator acknowledges it"),
+    (["alerts", "list"], "acknowledged ones"),
+    (["alerts", "ack"], "--every-open"),
     (["demo"], "October 2015"),
 ]
 
@@ -244,3 +250,108 @@ def converse(nodes: Served, live: subprocess.Popen[str], tmp_path: Path) -> None
         assert f"{party} stopped" in log
         assert "Traceback" not in log
     assert re.search(r"out\s+notice ru-mod/cli/hama-1 v1 seq 1", nodes.log("ru-mod"))
+
+
+def restart_serving(nodes: Served, party: str, address: str) -> None:
+    """SIGTERM to one node, then the same configuration (journal, alert file, port) served again."""
+    process = nodes.processes[party]
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=15) == 0
+    port = int(address.rsplit(":", 1)[1])
+    eventually(lambda: not listening(port), f"port {port} released")
+    with (nodes.folder / f"{party}.log").open("ab") as log:
+        nodes.processes[party] = subprocess.Popen(
+            [sys.executable, "-m", "deconflict", "serve", "--config", str(nodes.folder / f"{party}.toml")],
+            cwd=ROOT,
+            env=ENV,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    eventually(lambda: listening(port), f"{party} listening again on port {port}")
+
+
+def test_alerts_notices_and_conferences_read_and_acknowledged_through_the_cli_dcf_gen_012_dcf_rsp_033_dcf_cnf_040(
+    tmp_path,
+):
+    from deconflict.codec import JsonCodec
+    from deconflict.models.conference import ConferenceProposal
+    from tests.test_node_conference import proposal
+
+    with serving(tmp_path) as nodes:
+        notice = tmp_path / "hama.json"
+        notice.write_text(notice_json("ru-mod/cli/hama-2"))
+        assert deconflict("notify", str(notice), "--node", nodes.ru).returncode == 0
+
+        # us-dod's operator holds (STANDBY), then answers UNABLE: ru-mod's operator is alerted (DCF-RSP-033).
+        def standby_sent() -> bool:
+            shown = deconflict("notice", "show", "ru-mod/cli/hama-2", "--node", nodes.ru).stdout
+            return bool(re.search(r"dialogue\W+STANDBY", shown))
+
+        eventually(standby_sent, "the STANDBY at ru-mod")
+        unable = deconflict(
+            "respond", "ru-mod/cli/hama-2", "--kind", "UNABLE", "--reason", "AIRSPACE_UNAVAILABLE",
+            "--remarks", "range closed for live firing", "--node", nodes.us,
+        )  # fmt: skip
+        assert unable.returncode == 0, unable.stderr
+
+        def alerted(what: str) -> Callable[[], bool]:
+            return lambda: what in deconflict("alerts", "list", "--node", nodes.ru).stdout
+
+        eventually(alerted("us-dod answers UNABLE to ru-mod/cli/hama-2 v1"), "the UNABLE alert at ru-mod")
+        shown = deconflict("notice", "show", "ru-mod/cli/hama-2", "--node", nodes.ru)
+        assert shown.returncode == 0, shown.stderr
+        assert re.search(r"dialogue\W+ANSWERED", shown.stdout), shown.stdout
+        assert re.search(r"last response\W+UNABLE", shown.stdout), shown.stdout
+        assert re.search(r"owner\W+ru-mod", shown.stdout)
+        missing = deconflict("notice", "show", "ru-mod/cli/nowhere", "--node", nodes.ru)
+        assert missing.returncode == 1
+        assert "NOT_FOUND" in missing.stderr
+
+        # A conference proposed by ru-mod and called off by us-dod: both operators are alerted (DCF-CNF-040).
+        proposed = tmp_path / "vc.json"
+        proposed.write_bytes(JsonCodec(ConferenceProposal).encode(proposal("vc-cli")))
+        assert deconflict("conference", "propose", str(proposed), "--node", nodes.ru).returncode == 0
+
+        def us_holds_it() -> bool:
+            return "PROPOSED" in deconflict("conference", "show", "vc-cli", "--node", nodes.us).stdout
+
+        eventually(us_holds_it, "the proposal at us-dod")
+        called_off = deconflict("conference", "cancel", "vc-cli", "--reason", "no line that day", "--node", nodes.us)
+        assert called_off.returncode == 0, called_off.stderr
+        eventually(alerted("us-dod called off conference vc-cli"), "the cancellation alert at ru-mod")
+        conference = deconflict("conference", "show", "vc-cli", "--node", nodes.ru)
+        assert conference.returncode == 0, conference.stderr
+        assert "Conference vc-cli: CANCELLED" in conference.stdout
+        assert re.search(r"latest revision\W+1, sent by ru-mod", conference.stdout)
+        assert "Communication frequencies" in conference.stdout  # the agenda
+
+        status = deconflict("status", "--node", nodes.ru)
+        assert re.search(r"open alerts\W+2", status.stdout), status.stdout
+
+        # The alerts outlive the node (DCF-GEN-012): after a restart they are still open, and shown first.
+        restart_serving(nodes, "ru-mod", nodes.ru)
+        listed = deconflict("alerts", "list", "--node", nodes.ru)
+        assert listed.returncode == 0, listed.stderr
+        assert "ru-mod: 2 open alerts" in listed.stdout
+        assert re.search(r"1\W+\S+ \S+\W+ru-mod:us-dod\W+unable received\W+ru-mod/cli/hama-2", listed.stdout)
+        assert re.search(r"2\W+\S+ \S+\W+ru-mod:us-dod\W+conference cancelled\W+vc-cli", listed.stdout)
+        watched = deconflict("watch", "--once", "--node", nodes.ru)
+        assert re.search(r"alert\W+unable received\W+ru-mod/cli/hama-2", watched.stdout), watched.stdout
+
+        acknowledged = deconflict("alerts", "ack", "1", "--node", nodes.ru)
+        assert acknowledged.returncode == 0, acknowledged.stderr
+        assert "1 acknowledged" in acknowledged.stdout
+        assert "ru-mod: 1 open alerts" in deconflict("alerts", "list", "--node", nodes.ru).stdout
+        assert deconflict("alerts", "ack", "--every-open", "--node", nodes.ru).returncode == 0
+        assert "ru-mod: 0 open alerts" in deconflict("alerts", "list", "--node", nodes.ru).stdout
+        history = deconflict("alerts", "list", "--all", "--node", nodes.ru).stdout
+        assert "ru-mod: 2 alerts" in history
+        assert "open" not in history.split("acknowledged", 1)[1]
+        assert re.search(r"open alerts\W+0", deconflict("status", "--node", nodes.ru).stdout)
+
+        unknown = deconflict("alerts", "ack", "99", "--node", nodes.ru)
+        assert unknown.returncode == 1
+        assert "NOT_FOUND" in unknown.stderr
+        nothing = deconflict("alerts", "ack", "--node", nodes.ru)
+        assert nothing.returncode == 2
+        assert nodes.stop() == {"ru-mod": 0, "us-dod": 0}

@@ -1,4 +1,4 @@
-"""`deconflict conference propose | answer | record | cancel`: the video conferences between the parties."""
+"""`deconflict conference propose | answer | record | cancel | show`: the video conferences between the parties."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     help="Video conferences between the parties: propose one (slots, participants, agenda), answer the peer's "
-    "latest revision (accept a slot, counter, decline), file the record afterwards, or call one off.",
+    "latest revision (accept a slot, counter, decline), file the record afterwards, call one off, or show one.",
     no_args_is_help=True,
 )
 
@@ -92,7 +92,7 @@ async def _answer(
 
     async with operator_client(node) as client:
         channel_id = await only_channel(client, channel)
-        answered = revision or await latest_revision(client, conference_id)
+        answered = revision or await latest_revision(client, channel_id, conference_id)
         data: dict[str, object] = {"conference_id": conference_id, "revision": answered}
         if accept is not None:
             data["accept"] = {"slot": {"start_time": accept}}
@@ -171,6 +171,46 @@ async def _cancel(conference_id: str, reason: str, channel: str | None, node: st
     table = fields_table(f"{conference_id} called off")
     table.add_row("reason", reason)
     _show(table, sent.sent)
+
+
+@app.command()
+def show(
+    conference_id: Annotated[str, typer.Argument(help="The conference.")],
+    channel: ChannelOption = None,
+    node: NodeOption = DEFAULT_NODE,
+) -> None:
+    """Show one conference as your node holds it: its state (PROPOSED, COUNTERED, SCHEDULED, DECLINED, RECORDED
+    or CANCELLED), who sent the latest revision, the slot agreed, the record once held, and the agenda."""
+    run(_show_conference(conference_id, channel, node), node)
+
+
+async def _show_conference(conference_id: str, channel: str | None, node: str) -> None:
+    from deconflict.bridge.conference_service import conference_status_data
+    from deconflict.cli.connection import only_channel, operator_client
+    from deconflict.cli.describe import when
+    from deconflict.models.conference_service import ConferenceStatus
+
+    async with operator_client(node) as client:
+        channel_id = await only_channel(client, channel)
+        answer = await client.get_conference(channel_id, conference_id)
+    status = ConferenceStatus.model_validate(conference_status_data(answer.status))
+    table = fields_table(f"Conference {conference_id}: {status.state.name}")
+    table.add_row("channel", status.channel_id)
+    table.add_row("latest revision", f"{status.proposal.revision}, sent by {status.proposer}")
+    if status.scheduled_slot is not None:
+        table.add_row("slot agreed", f"{when(status.scheduled_slot.start_time)} for {status.proposal.duration}")
+    if status.record is not None:
+        record = status.record
+        table.add_row("held", f"{record.start_time.isoformat()} to {record.end_time.isoformat()}")
+        for decision in record.decisions:
+            table.add_row(f"decision {decision.decision_id}", decision.text)
+        for action in record.action_items:
+            table.add_row(
+                f"action {action.action_id}", f"{action.owner}, due {action.due_time.isoformat()}: {action.description}"
+            )
+    out = console()
+    out.print(table)
+    out.print(proposal_table(status.proposal))
 
 
 def proposal_table(proposal: ConferenceProposal) -> Table:

@@ -1,22 +1,19 @@
-"""Talking to one's own node through the operator API, and reading back what its journal holds.
+"""Talking to one's own node through the operator API, and reading back what it holds.
 
-The operator API has no "get notice" or "get conference": what a party's node stored is read from
-its journal (OperatorService.WatchEvents from position 0 up to the journal's size), which is also
-exactly what the node answers from.
+One notice or conference is read with OperatorService.GetNotice or GetConference; everything the
+node stored, from its journal (OperatorService.WatchEvents from a position up to the journal's size,
+after the alerts still open).
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Final
 
-from pydantic import ValidationError
+import grpc
 
-from deconflict.bridge.envelope import PayloadError, open_envelope
 from deconflict.cli.output import BadInputError
-from deconflict.client import OperatorClient, RetryPolicy
-from deconflict.models.envelope import Envelope
+from deconflict.client import OperatorClient, RefusedError, RetryPolicy
 from deconflict.operator.v1 import operator_service_pb2 as pb
 
 # A person waits for the answer: give up on an unreachable node after a few seconds, not thirty.
@@ -29,11 +26,11 @@ def operator_client(address: str) -> OperatorClient:
 
 
 async def stored_events(client: OperatorClient, from_position: int = 0) -> list[pb.Event]:
-    """Every stored event (messages, acknowledgements, refusals of our messages as alerts) from `from_position` to
-    the journal's present end."""
+    """The open alerts, then every stored event (messages, acknowledgements) from `from_position` to the journal's
+    present end."""
     size = (await client.get_status()).journal_size
     if from_position >= size:
-        return []
+        return await client.all_alerts()
     events: list[pb.Event] = []
 
     async def collect() -> None:
@@ -48,26 +45,6 @@ async def stored_events(client: OperatorClient, from_position: int = 0) -> list[
     return events
 
 
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
-    incoming: bool
-    envelope: Envelope
-
-
-async def stored_messages(client: OperatorClient) -> list[StoredMessage]:
-    """Every message the node stored, in and out, opened; unreadable ones are left out."""
-    messages: list[StoredMessage] = []
-    for event in await stored_events(client):
-        if not event.HasField("message"):
-            continue
-        try:
-            envelope = open_envelope(event.message.envelope)
-        except (PayloadError, ValidationError):
-            continue
-        messages.append(StoredMessage(event.message.direction == pb.DIRECTION_IN, envelope))
-    return messages
-
-
 async def only_channel(client: OperatorClient, channel: str | None) -> str:
     """The channel named, or the node's only one; with several, the operator must say which."""
     if channel:
@@ -80,30 +57,26 @@ async def only_channel(client: OperatorClient, channel: str | None) -> str:
     )
 
 
-async def current_notice_version(client: OperatorClient, notice_id: str) -> int:
-    """The latest version of the peer's notice `notice_id` that the node stored."""
-    version = 0
-    for stored in await stored_messages(client):
-        envelope = stored.envelope
-        notice = envelope.notice or (envelope.amendment.notice if envelope.amendment is not None else None)
-        if stored.incoming and notice is not None and notice.notice_id == notice_id:
-            version = max(version, notice.version)
-    if not version:
+async def current_notice_version(client: OperatorClient, channel_id: str, notice_id: str) -> int:
+    """The current version of the peer's notice `notice_id` on the channel, as the node holds it."""
+    peer = next((c.peer for c in (await client.get_status()).channels if c.channel_id == channel_id), "")
+    try:
+        records = (await client.get_notice(notice_id, channel_id=channel_id, owner=peer)).records if peer else []
+    except RefusedError as error:
+        if error.code != grpc.StatusCode.NOT_FOUND:
+            raise
+        records = []
+    if not records:
         raise BadInputError(notice_id, [("", "the node holds no notice of its peer by this id")])
-    return version
+    return int(records[0].notice.version)
 
 
-async def latest_revision(client: OperatorClient, conference_id: str) -> int:
-    """The latest revision of conference `conference_id` that the node stored, sent or received."""
-    revision = 0
-    for stored in await stored_messages(client):
-        envelope = stored.envelope
-        proposal = envelope.conference_proposal
-        answer = envelope.conference_answer
-        if proposal is not None and proposal.conference_id == conference_id:
-            revision = max(revision, proposal.revision)
-        if answer is not None and answer.counter is not None and answer.conference_id == conference_id:
-            revision = max(revision, answer.counter.revision)
-    if not revision:
-        raise BadInputError(conference_id, [("", "the node holds no conference by this id")])
-    return revision
+async def latest_revision(client: OperatorClient, channel_id: str, conference_id: str) -> int:
+    """The latest revision of conference `conference_id` that the node holds, sent or received."""
+    try:
+        status = (await client.get_conference(channel_id, conference_id)).status
+    except RefusedError as error:
+        if error.code != grpc.StatusCode.NOT_FOUND:
+            raise
+        raise BadInputError(conference_id, [("", "the node holds no conference by this id")]) from None
+    return int(status.proposal.revision)

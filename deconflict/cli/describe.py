@@ -183,7 +183,8 @@ def event_row(event: pb.Event) -> EventRow:
         stored = event.position
 
     def row(what: str, kind: str, detail: str, subject: str = "", version: int = 0, sequence: int = 0) -> EventRow:
-        alert = what == "alert"
+        # An alert stands out until an operator acknowledges it (DCF-GEN-012).
+        alert = what == "alert" and not event.alert.HasField("acknowledged_time")
         return EventRow(stored, time, event.channel_id, what, kind, subject, version, sequence, detail, alert)
 
     which = event.WhichOneof("event")
@@ -205,11 +206,21 @@ def event_row(event: pb.Event) -> EventRow:
         return row("ack", "acknowledgement", detail, ack.notice_id, ack.notice_version, ack.message_sequence)
     if which == "alert":
         alert = event.alert
-        kind = pb.AlertKind.Name(alert.kind).removeprefix("ALERT_KIND_").replace("_", " ").lower()
-        return row("alert", kind, alert.text, alert.subject_id)
+        acknowledged = " acknowledged" if alert.HasField("acknowledged_time") else ""
+        detail = f"alert {alert.alert_id}{acknowledged}: {alert.text}"
+        return row("alert", alert_kind(alert.kind), detail, alert.subject_id)
     if which == "liveness":
         return row("liveness", "liveness", f"{event.liveness.peer} is {liveness_name(event.liveness.liveness)}")
     return row("?", "?", "an event this client does not know")
+
+
+def alert_kind(number: int) -> str:
+    """ALERT_KIND_CONFERENCE_CANCELLED -> "conference cancelled"; a kind this client does not know by its number."""
+    try:
+        name = pb.AlertKind.Name(number)  # type: ignore[arg-type]
+    except ValueError:
+        return f"kind {number}"
+    return name.removeprefix("ALERT_KIND_").replace("_", " ").lower()
 
 
 def liveness_name(number: int) -> str:

@@ -1,4 +1,5 @@
-"""`deconflict notify` and `deconflict respond`: file a flight notice, answer the peer's."""
+"""`deconflict notify`, `deconflict respond` and `deconflict notice show`: file a flight notice, answer the
+peer's, read one as your node holds it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ from deconflict.cli.output import console, fields_table, run
 if TYPE_CHECKING:
     from deconflict.models.notice import FlightNotice
     from deconflict.operator.v1 import operator_service_pb2 as pb
+
+notice_app = typer.Typer(
+    help="Flight notices as your node holds them (file one with `deconflict notify`, answer one with "
+    "`deconflict respond`).",
+    no_args_is_help=True,
+)
 
 # notice_id, version, state and owner are the node's to set; a placeholder lets the rest be checked here.
 _PLACEHOLDER_ID: Final = "to-be-set-by-the-node"
@@ -173,7 +180,7 @@ async def _respond(
             counter_volumes = counter_volumes["counter_volumes"]
     async with operator_client(node) as client:
         channel_id = await only_channel(client, channel)
-        answered = version or await current_notice_version(client, notice_id)
+        answered = version or await current_notice_version(client, channel_id, notice_id)
         data = {
             "notice_id": notice_id,
             "notice_version": answered,
@@ -198,3 +205,40 @@ async def _respond(
     out = console()
     out.print(table)
     out.print(sent_table([answer.sent]))
+
+
+@notice_app.command()
+def show(
+    notice_id: Annotated[str, typer.Argument(help="The notice, yours or the peer's.")],
+    owner: Annotated[str, typer.Option("--owner", help="Its owner, when both parties used the id.")] = "",
+    channel: Annotated[
+        str, typer.Option("--channel", help="Only on this channel; default: every channel it is on.")
+    ] = "",
+    node: NodeOption = DEFAULT_NODE,
+) -> None:
+    """Show one notice as your node holds it: its current version (volumes, aircraft, frequencies), and on each
+    channel the dialogue about it: PENDING, STANDBY, ANSWERED or TIMED_OUT, the last operational response, when
+    a response is due, and whether it came late."""
+    run(_show(notice_id, owner, channel, node), node)
+
+
+async def _show(notice_id: str, owner: str, channel: str, node: str) -> None:
+    from deconflict.bridge.notice_service import notice_record_data
+    from deconflict.cli.connection import operator_client
+    from deconflict.cli.describe import when
+    from deconflict.models.notice_service import NoticeRecord
+
+    async with operator_client(node) as client:
+        answer = await client.get_notice(notice_id, channel_id=channel, owner=owner)
+    out = console()
+    for record in (NoticeRecord.model_validate(notice_record_data(r)) for r in answer.records):
+        table = notice_table(record.notice, record.mode.name)
+        table.add_row("channel", record.channel_id)
+        table.add_row("dialogue", record.dialogue_state.name)
+        table.add_row("last response", record.last_response.name if record.last_response is not None else "none yet")
+        if record.response_due_time is not None:
+            table.add_row("response due", when(record.response_due_time))
+        table.add_row("stored", f"{record.received_time:%Y-%m-%d %H:%M:%S}Z")
+        if record.late:
+            table.add_row("late", "yes: filed with less than the agreed lead time")
+        out.print(table)

@@ -30,8 +30,9 @@ def watch(
 ) -> None:
     """Watch your node: messages in and out, the peer's acknowledgements, alerts, liveness; live, as a table.
 
-    Each message shows its kind, notice (or conference), version and sequence; alerts are highlighted. The
-    journal is replayed from --from, then events follow live until Ctrl-C (--once: print what is stored, exit).
+    Each message shows its kind, notice (or conference), version and sequence; alerts are highlighted until
+    acknowledged (`deconflict alerts ack`). The alerts still open come first, then the journal is replayed from
+    --from, then events follow live until Ctrl-C (--once: print what is stored, exit).
 
     An acknowledgement (level 1) says the peer stored the message at a journal position; the operational
     response (ACCEPT, UNABLE, STANDBY, ROGER, COUNTER) arrives as a message of its own.
@@ -98,8 +99,8 @@ def status(node: NodeOption = DEFAULT_NODE) -> None:
     """Your node and its channels, as a table.
 
     Per channel: the peer and its liveness (UNKNOWN / NORMAL / DOWN), whether it greeted us with a matching
-    agreement, suspension, the last sequence numbers each way, messages not yet acknowledged, active notices and
-    open dialogues.
+    agreement, suspension, the last sequence numbers each way, messages not yet acknowledged, active notices,
+    open dialogues and the alerts no operator has acknowledged yet (`deconflict alerts list`).
     """
     run(_status(node), node)
 
@@ -133,6 +134,7 @@ def status_table(answer: pb.GetStatusResponse) -> Table:
     row("unacknowledged", *(str(c.unacknowledged) for c in channels))
     row("active notices", *(str(c.active_notices) for c in channels))
     row("open dialogues", *(str(c.open_dialogues) for c in channels))
+    row("open alerts", *(str(c.open_alerts) for c in channels))
     row("agreement sha256", *(c.agreement_hash.hex()[:16] + "..." for c in channels))
     return table
 

@@ -3,8 +3,9 @@
 Content goes in as models (converted by the bridge) or as protobuf messages as
 they are, for a notice still without the id, owner or version the node fills in.
 Writes are tried once: the node picks message ids, so a resent FileNotice could
-be a second notice. GetStatus is retried on UNAVAILABLE. Refusals raise
-RefusedError, with the field paths inside the request.
+be a second notice. Reads (GetStatus, GetNotice, GetConference, ListAlerts) and
+AcknowledgeAlerts, which changes nothing when sent again, are retried on
+UNAVAILABLE. Refusals raise RefusedError, with the field paths inside the request.
 """
 
 from __future__ import annotations
@@ -140,8 +141,48 @@ class OperatorClient(RpcClient):
         response: pb.GetStatusResponse = await self.unary(OPERATOR_SERVICE, "GetStatus", pb.GetStatusRequest())
         return response
 
+    async def get_notice(self, notice_id: str, *, channel_id: str = "", owner: str = "") -> pb.GetNoticeResponse:
+        """The notice as the node holds it: a record per channel (only `channel_id`'s when given), of either
+        party unless `owner` is given."""
+        request = pb.GetNoticeRequest(channel_id=channel_id, notice_id=notice_id, owner=owner)
+        response: pb.GetNoticeResponse = await self.unary(OPERATOR_SERVICE, "GetNotice", request)
+        return response
+
+    async def get_conference(self, channel_id: str, conference_id: str) -> pb.GetConferenceResponse:
+        request = pb.GetConferenceRequest(channel_id=channel_id, conference_id=conference_id)
+        response: pb.GetConferenceResponse = await self.unary(OPERATOR_SERVICE, "GetConference", request)
+        return response
+
+    async def list_alerts(
+        self, *, include_acknowledged: bool = False, page_size: int = 0, page_token: str = ""
+    ) -> pb.ListAlertsResponse:
+        """One page of the node's alerts, oldest first: the open ones, or all of them."""
+        request = pb.ListAlertsRequest(
+            include_acknowledged=include_acknowledged, page_size=page_size, page_token=page_token
+        )
+        response: pb.ListAlertsResponse = await self.unary(OPERATOR_SERVICE, "ListAlerts", request)
+        return response
+
+    async def all_alerts(self, *, include_acknowledged: bool = False) -> list[pb.Event]:
+        """Every page of `list_alerts`: each event carries one alert."""
+        found: list[pb.Event] = []
+        token = ""
+        while True:
+            page = await self.list_alerts(include_acknowledged=include_acknowledged, page_token=token)
+            found.extend(page.alerts)
+            token = page.next_page_token
+            if not token:
+                return found
+
+    async def acknowledge_alerts(self, alert_ids: Iterable[int]) -> pb.AcknowledgeAlertsResponse:
+        """Acknowledge alerts by id: the node stops presenting them as open."""
+        request = pb.AcknowledgeAlertsRequest(alert_ids=list(alert_ids))
+        response: pb.AcknowledgeAlertsResponse = await self.unary(OPERATOR_SERVICE, "AcknowledgeAlerts", request)
+        return response
+
     async def watch_events(self, from_position: int = 0) -> AsyncIterator[pb.Event]:
-        """Every event from journal position `from_position` on, then live, until the caller stops."""
+        """The open alerts, then every event from journal position `from_position` on, then live, until the
+        caller stops."""
         call = self.channel.unary_stream(
             f"/{OPERATOR_SERVICE.full_name}/WatchEvents",
             request_serializer=None,

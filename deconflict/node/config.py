@@ -15,6 +15,8 @@ agreement = "agreement.toml"      # or the agreement's exact bytes, "agreement.b
 enabled = true                    # serve the test-control API (also: deconflict serve --testing)
 faults = ["skip-sequence-check"]  # a deliberately faulty variant (deconflict/node/faults.py)
 ```
+
+The node keeps its operator alerts beside the journal, in `<journal>.alerts` (here ru-mod.journal.alerts).
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from deconflict.models.notice_service import NoticeRecord
 from deconflict.models.response import ConflictingNotice, OperationalResponse, ResponseKind, UnableReason
 from deconflict.node import collector
 from deconflict.node.acknowledgement import decode_facts, encode_facts
+from deconflict.node.alerts import AlertBook, RecordedAlert, alerts_path, response_text
 from deconflict.node.config import LoadedConfig, ResponsePolicy
 from deconflict.node.faults import Fault
 from deconflict.node.intake import Intake, Stored
@@ -82,7 +83,7 @@ class Node:
         self._changed = asyncio.Condition()
         self.failed: BaseException | None = None
         self._watchers: set[asyncio.Queue[operator_pb.Event]] = set()
-        self.alerts: list[operator_pb.Event] = []
+        self._alerts: AlertBook | None = None
 
     def _address_of(self, peer: str) -> str:
         return next(c.peer_address for c in self.config.channels if c.peer == peer)
@@ -97,10 +98,17 @@ class Node:
         assert self._intake is not None, "the node is not started"
         return self._intake
 
+    @property
+    def alerts(self) -> AlertBook:
+        assert self._alerts is not None, "the node is not started"
+        return self._alerts
+
     # -- life
 
     async def start(self) -> None:
         self._journal = open_journal(self.loaded.journal_path)
+        # After the journal, whose lock keeps a second node off both files; the open alerts come back with it.
+        self._alerts = AlertBook(alerts_path(self.loaded.journal_path))
         self._intake = Intake(self.ledger, self._journal, self.clock, self._stored, self._storage_failed, self.faults)
         replayed = self._replay()
         # The replayed state lives as long as the node: keep it out of every later collection, which
@@ -111,6 +119,9 @@ class Node:
     async def close(self) -> None:
         if self._journal is not None:
             await self._journal.close()
+        # After the journal: the last messages it makes durable may still raise alerts.
+        if self._alerts is not None:
+            await self._alerts.close()
 
     def _replay(self) -> int:
         count = 0
@@ -347,10 +358,7 @@ class Node:
             return
         _vacate(channel, record.sequence)
         alert = refusal_alert(record)
-        log.warning("%s: %s: %s", self.party, operator_pb.AlertKind.Name(alert.kind), alert.text)
-        event = operator_pb.Event(position=done.result(), channel_id=channel.channel_id, alert=alert)
-        self.alerts.append(event)
-        self._publish(event)
+        self.alert(alert.kind, alert.text, alert.subject_id, channel)
         asyncio.get_running_loop().create_task(self._notify())
 
     def _reindex(self, owner: str, notice_id: str) -> None:
@@ -394,6 +402,22 @@ class Node:
             subject = envelope.timeout.notice_id or envelope.timeout.conference_id
             text = f"{channel.peer} says {subject} was not answered in time: answer it now (DCF-TMR-015)"
             self.alert(operator_pb.ALERT_KIND_TIMEOUT_RECEIVED, text, subject, channel)
+        elif envelope.conference_cancellation is not None:  # DCF-CNF-040: sent or received
+            cancelled = envelope.conference_cancellation
+            text = f"{envelope.sender} called off conference {cancelled.conference_id}: {cancelled.reason}"
+            self.alert(operator_pb.ALERT_KIND_CONFERENCE_CANCELLED, text, cancelled.conference_id, channel)
+        elif envelope.incident_report is not None and stored.direction == Direction.IN:  # DCF-INC-006
+            report = envelope.incident_report
+            text = (
+                f"{channel.peer} reported incident {report.incident_id} of {report.occurred_time:%d %b %H:%M}Z, "
+                f"for the next conference agenda (DCF-CNF-030): {report.narrative}"
+            )
+            self.alert(operator_pb.ALERT_KIND_INCIDENT_REPORTED, text, report.incident_id, channel)
+        elif envelope.response is not None and stored.direction == Direction.IN:  # DCF-RSP-033
+            response = envelope.response
+            kind = _RESPONSE_ALERTS.get(response.kind)
+            if kind is not None and self.ledger.notice(self.party, response.notice_id) is not None:
+                self.alert(kind, response_text(channel.peer, response), response.notice_id, channel)
 
     # -- what operators watch (OperatorService.WatchEvents)
 
@@ -407,18 +431,21 @@ class Node:
         self._watchers.discard(queue)
 
     def _publish(self, event: operator_pb.Event) -> None:
-        event.time.FromDatetime(self.clock())
+        if not event.HasField("time"):
+            event.time.FromDatetime(self.clock())
         for queue in self._watchers:
             queue.put_nowait(event)
 
     def alert(self, kind: operator_pb.AlertKind.ValueType, text: str, subject: str, channel: ChannelState) -> None:
-        """Tell the operators (DCF-GEN-012): logged, kept, and streamed to every watcher."""
+        """Tell the operators (DCF-GEN-012): logged, recorded durably with its time, channel and cause, streamed
+        to every watcher, and presented until an operator acknowledges it."""
         log.warning("%s: %s: %s", self.party, operator_pb.AlertKind.Name(kind), text)
-        event = operator_pb.Event(
-            channel_id=channel.channel_id, alert=operator_pb.Alert(kind=kind, text=text, subject_id=subject)
-        )
-        self.alerts.append(event)
-        self._publish(event)
+        self._publish(self.alerts.record(kind, text, subject, channel.channel_id, self.clock()).event())
+
+    def alerts_acknowledged(self, acknowledged: list[RecordedAlert]) -> None:
+        """Tell every watcher that these alerts are no longer open."""
+        for alert in acknowledged:
+            self._publish(alert.event())
 
     def set_liveness(self, channel: ChannelState, liveness: Liveness) -> None:
         if channel.liveness == liveness:
@@ -621,6 +648,12 @@ def _place(sent: list[int], sequence: int, position: int) -> None:
         sent[sequence - 1] = position
     else:
         sent.append(position)
+
+
+_RESPONSE_ALERTS: dict[ResponseKind, operator_pb.AlertKind.ValueType] = {
+    ResponseKind.UNABLE: operator_pb.ALERT_KIND_UNABLE_RECEIVED,
+    ResponseKind.COUNTER: operator_pb.ALERT_KIND_COUNTER_RECEIVED,
+}
 
 
 def _filed_notice(envelope: Envelope) -> FlightNotice | None:

@@ -2,7 +2,8 @@
 
 Each call builds the body, lets the ledger check it exactly as it would check the
 same message from a peer, stores it in the journal and answers once it is
-durable; the peer link then delivers it.
+durable; the peer link then delivers it. Reads answer from the ledger (notices,
+conferences) and from the node's alert book (alerts, DCF-GEN-012).
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from typing import Any, TypeVar
 import grpc
 from pydantic import ValidationError
 
+from deconflict import limits
 from deconflict.bridge import conference as conference_bridge
 from deconflict.bridge.channel import incident_report_data, resumption_data, suspension_data
 from deconflict.bridge.conference import conference_proposal_to_proto
+from deconflict.bridge.conference_service import conference_status_to_proto
 from deconflict.bridge.notice import flight_notice_data, flight_notice_to_proto
+from deconflict.bridge.notice_service import notice_record_to_proto
 from deconflict.bridge.response import operational_response_data
 from deconflict.journal.base import Direction, Record
 from deconflict.models.base import Message
@@ -30,7 +34,7 @@ from deconflict.node.incidents import with_incidents
 from deconflict.node.ledger import ChannelState
 from deconflict.node.node import Node, Originated, unknown_reference
 from deconflict.node.outbox import is_refusal, refusal_alert
-from deconflict.node.services.notice import channel_of
+from deconflict.node.services.notice import channel_of, page_token, page_window, record_of
 from deconflict.operator.v1 import operator_service_pb2 as pb
 from deconflict.rpc.handlers import Context
 from deconflict.rpc.refusal import Refusal
@@ -180,6 +184,10 @@ class OperatorService:
     ) -> AsyncIterator[pb.WatchEventsResponse]:
         queue = self.node.watch()  # first, so nothing stored during the replay below is missed
         try:
+            # The alerts no operator has acknowledged, whenever they were raised (DCF-GEN-012); taken with no
+            # await after watch(), so an alert raised later comes through the queue only.
+            for alert in self.node.alerts.open_alerts():
+                yield pb.WatchEventsResponse(event=alert.event())
             last = -1
             position = request.from_position
             while position < self.node.journal.size:
@@ -197,6 +205,66 @@ class OperatorService:
                 yield pb.WatchEventsResponse(event=event)
         finally:
             self.node.unwatch(queue)
+
+    async def GetNotice(self, request: pb.GetNoticeRequest, context: Context) -> pb.GetNoticeResponse:  # noqa: N802
+        if not request.notice_id:
+            raise Refusal.invalid([("notice_id", "is required")])
+        node = self.node
+        channels = [channel_of(node, request.channel_id)] if request.channel_id else node.ledger.channels.values()
+        records = []
+        for channel in channels:
+            for owner in (request.owner,) if request.owner else (channel.party, channel.peer):
+                entry = node.ledger.notice(owner, request.notice_id)
+                if entry is not None and channel.channel_id in entry.dialogues:
+                    records.append(notice_record_to_proto(record_of(channel, entry)))
+        if not records:
+            where = f"on {request.channel_id}" if request.channel_id else "on any channel"
+            raise Refusal(grpc.StatusCode.NOT_FOUND, f"no notice {request.notice_id} {where}")
+        return pb.GetNoticeResponse(records=records)
+
+    async def GetConference(  # noqa: N802
+        self, request: pb.GetConferenceRequest, context: Context
+    ) -> pb.GetConferenceResponse:
+        channel = channel_of(self.node, request.channel_id)
+        if not request.conference_id:
+            raise Refusal.invalid([("conference_id", "is required")])
+        status = self.node.ledger.conferences.status(channel.channel_id, request.conference_id)
+        if status is None:
+            raise Refusal(grpc.StatusCode.NOT_FOUND, f"no conference {request.conference_id} on {channel.channel_id}")
+        return pb.GetConferenceResponse(status=conference_status_to_proto(status))
+
+    async def ListAlerts(self, request: pb.ListAlertsRequest, context: Context) -> pb.ListAlertsResponse:  # noqa: N802
+        # The page token carries the id of the first alert of the next page: acknowledging alerts between two
+        # pages moves none of the others.
+        first, size = page_window(request.page_size, request.page_token)
+        found = await self.node.alerts.page(
+            include_acknowledged=request.include_acknowledged, from_id=first, limit=size + 1
+        )
+        page = found[:size]
+        more = len(found) > size
+        return pb.ListAlertsResponse(
+            alerts=[alert.event() for alert in page],
+            next_page_token=page_token(page[-1].alert_id + 1) if more else "",
+        )
+
+    async def AcknowledgeAlerts(  # noqa: N802
+        self, request: pb.AcknowledgeAlertsRequest, context: Context
+    ) -> pb.AcknowledgeAlertsResponse:
+        ids = list(request.alert_ids)
+        if not ids:
+            raise Refusal.invalid([("alert_ids", "name at least one alert")])
+        if len(ids) > limits.MAX_PAGE_SIZE:
+            raise Refusal.invalid([("alert_ids", f"name at most {limits.MAX_PAGE_SIZE} alerts")])
+        zero = [(f"alert_ids[{index}]", "alert ids start at 1") for index, value in enumerate(ids) if not value]
+        if zero:
+            raise Refusal.invalid(zero)
+        was_open = {alert.alert_id for alert in self.node.alerts.open_alerts()}
+        acknowledged, unknown = await self.node.alerts.acknowledge(ids, self.node.clock())
+        if unknown:
+            named = ", ".join(str(alert_id) for alert_id in unknown)
+            raise Refusal(grpc.StatusCode.NOT_FOUND, f"this node recorded no alert {named}")
+        self.node.alerts_acknowledged([alert for alert in acknowledged if alert.alert_id in was_open])
+        return pb.AcknowledgeAlertsResponse(alerts=[alert.event() for alert in acknowledged])
 
 
 async def _sent(originated: Originated) -> pb.Sent:
@@ -256,6 +324,7 @@ def _channel_status(node: Node, channel: ChannelState) -> pb.ChannelStatus:
         agreement_hash=channel.agreement.sha256,
         active_notices=node.active_notices(channel),
         open_dialogues=open_dialogues,
+        open_alerts=node.alerts.open_count(channel.channel_id),
     )
 
 

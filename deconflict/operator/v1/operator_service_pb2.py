@@ -24,89 +24,107 @@ _sym_db = _symbol_database.Default()
 
 from deconflict.v1 import channel_pb2 as deconflict_dot_v1_dot_channel__pb2
 from deconflict.v1 import conference_pb2 as deconflict_dot_v1_dot_conference__pb2
+from deconflict.v1 import conference_service_pb2 as deconflict_dot_v1_dot_conference__service__pb2
 from deconflict.v1 import envelope_pb2 as deconflict_dot_v1_dot_envelope__pb2
 from deconflict.v1 import notice_pb2 as deconflict_dot_v1_dot_notice__pb2
+from deconflict.v1 import notice_service_pb2 as deconflict_dot_v1_dot_notice__service__pb2
 from deconflict.v1 import response_pb2 as deconflict_dot_v1_dot_response__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-deconflict/operator/v1/operator_service.proto\x12\x16\x64\x65\x63onflict.operator.v1\x1a\x1b\x64\x65\x63onflict/v1/channel.proto\x1a\x1e\x64\x65\x63onflict/v1/conference.proto\x1a\x1c\x64\x65\x63onflict/v1/envelope.proto\x1a\x1a\x64\x65\x63onflict/v1/notice.proto\x1a\x1c\x64\x65\x63onflict/v1/response.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"Z\n\x04Sent\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x10\n\x08sequence\x18\x03 \x01(\x04\x12\x18\n\x10journal_position\x18\x04 \x01(\x04\"x\n\x11\x46ileNoticeRequest\x12\x13\n\x0b\x63hannel_ids\x18\x01 \x03(\t\x12+\n\x06notice\x18\x02 \x01(\x0b\x32\x1b.deconflict.v1.FlightNotice\x12!\n\x04mode\x18\x03 \x01(\x0e\x32\x13.deconflict.v1.Mode\"m\n\x12\x46ileNoticeResponse\x12+\n\x06notice\x18\x01 \x01(\x0b\x32\x1b.deconflict.v1.FlightNotice\x12*\n\x04sent\x18\x02 \x03(\x0b\x32\x1c.deconflict.operator.v1.Sent\"[\n\x12\x41mendNoticeRequest\x12\x18\n\x10replaces_version\x18\x01 \x01(\r\x12+\n\x06notice\x18\x02 \x01(\x0b\x32\x1b.deconflict.v1.FlightNotice\"n\n\x13\x41mendNoticeResponse\x12+\n\x06notice\x18\x01 \x01(\x0b\x32\x1b.deconflict.v1.FlightNotice\x12*\n\x04sent\x18\x02 \x03(\x0b\x32\x1c.deconflict.operator.v1.Sent\"I\n\x13\x43\x61ncelNoticeRequest\x12\x11\n\tnotice_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\r\x12\x0e\n\x06reason\x18\x03 \x01(\t\"B\n\x14\x43\x61ncelNoticeResponse\x12*\n\x04sent\x18\x01 \x03(\x0b\x32\x1c.deconflict.operator.v1.Sent\"Z\n\x0eRespondRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x34\n\x08response\x18\x02 \x01(\x0b\x32\".deconflict.v1.OperationalResponse\"=\n\x0fRespondResponse\x12*\n\x04sent\x18\x01 \x01(\x0b\x32\x1c.deconflict.operator.v1.Sent\"~\n\x18ProposeConferenceRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x33\n\x08proposal\x18\x02 \x01(\x0b\x32!.deconflict.v1.ConferenceProposal\x12\x19\n\x11without_incidents\x18\x03 \x01(\x08\"|\n\x19ProposeConferenceResponse\x12\x33\n\x08proposal\x18\x01 \x01(\x0b\x32!.deconflict.v1.ConferenceProposal\x12*\n\x04sent\x18\x02 \x01(\x0b\x32\x1c.deconflict.operator.v1.Sent\"^\n\x17\x41nswerConferenceRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12/\n\x06\x61nswer\x18\x02 \x01(\x0b\x32\x1f.deconflict.v1.ConferenceAnswer\"F\n\x18\x41nswerConferenceResponse\x12*\n\x04sent\x18\x01 \x01(\x0b\x32\x1c.deconflict.operator.v1.Sent\"^\n\x17RecordConferenceRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12/\n\x06record\x18\x02 \x01(\x0b\x32\x1f.deconflict.v1.ConferenceRecord\"F\n\x18RecordConferenceResponse\x12*\n\x04sent\x18\x01 \x01(\x0b\x32\x1c.deconflict.operator.v1.Sent\"j\n\x17\x43\x61ncelConferenceRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12;\n\x0c\x63\x61ncellation\x18\x02 \x01(\x0b\x32%.deconflict.v1.ConferenceCancellation\"F\n\x18\x43\x61ncelConferenceResponse\x12*\n\x04sent\x18\x01 \x01(\x0b\x32\x1c.deconflict.operator.v1.Sent\"Z\n\x15ReportIncidentRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12-\n\x06report\x18\x02 \x01(\x0b\x32\x1d.deconflict.v1.IncidentReport\"D\n\x16ReportIncidentResponse\x12*\n\x04sent\x18\x01 \x01(\x0b\x32\x1c.deconflict.operator.v1.Sent\"S\n\x0eSuspendRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12-\n\nsuspension\x18\x02 \x01(\x0b\x32\x19.deconflict.v1.Suspension\"=\n\x0fSuspendResponse\x12*\n\x04sent\x18\x01 \x01(\x0b\x32\x1c.deconflict.operator.v1.Sent\"R\n\rResumeRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12-\n\nresumption\x18\x02 \x01(\x0b\x32\x19.deconflict.v1.Resumption\"<\n\x0eResumeResponse\x12*\n\x04sent\x18\x01 \x01(\x0b\x32\x1c.deconflict.operator.v1.Sent\"\x12\n\x10GetStatusRequest\"\xb2\x02\n\rChannelStatus\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x0c\n\x04peer\x18\x02 \x01(\t\x12\x14\n\x0cpeer_address\x18\x03 \x01(\t\x12)\n\x08liveness\x18\x04 \x01(\x0e\x32\x17.deconflict.v1.Liveness\x12\x0f\n\x07greeted\x18\x05 \x01(\x08\x12\x11\n\tsuspended\x18\x06 \x01(\x08\x12\x1a\n\x12last_sequence_sent\x18\x07 \x01(\x04\x12\x1e\n\x16last_sequence_received\x18\x08 \x01(\x04\x12\x16\n\x0eunacknowledged\x18\t \x01(\r\x12\x16\n\x0e\x61greement_hash\x18\n \x01(\x0c\x12\x16\n\x0e\x61\x63tive_notices\x18\x0b \x01(\r\x12\x16\n\x0eopen_dialogues\x18\x0c \x01(\r\"q\n\x11GetStatusResponse\x12\r\n\x05party\x18\x01 \x01(\t\x12\x37\n\x08\x63hannels\x18\x02 \x03(\x0b\x32%.deconflict.operator.v1.ChannelStatus\x12\x14\n\x0cjournal_size\x18\x03 \x01(\x04\"t\n\x0cMessageEvent\x12\x34\n\tdirection\x18\x01 \x01(\x0e\x32!.deconflict.operator.v1.Direction\x12.\n\x08\x65nvelope\x18\x02 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"M\n\x14\x41\x63knowledgementEvent\x12\x35\n\x0f\x61\x63knowledgement\x18\x01 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"Z\n\x05\x41lert\x12/\n\x04kind\x18\x01 \x01(\x0e\x32!.deconflict.operator.v1.AlertKind\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x12\n\nsubject_id\x18\x03 \x01(\t\"H\n\rLivenessEvent\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12)\n\x08liveness\x18\x02 \x01(\x0e\x32\x17.deconflict.v1.Liveness\"\xcd\x02\n\x05\x45vent\x12\x10\n\x08position\x18\x01 \x01(\x04\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nchannel_id\x18\x03 \x01(\t\x12\x37\n\x07message\x18\x04 \x01(\x0b\x32$.deconflict.operator.v1.MessageEventH\x00\x12G\n\x0f\x61\x63knowledgement\x18\x05 \x01(\x0b\x32,.deconflict.operator.v1.AcknowledgementEventH\x00\x12.\n\x05\x61lert\x18\x06 \x01(\x0b\x32\x1d.deconflict.operator.v1.AlertH\x00\x12\x39\n\x08liveness\x18\x07 \x01(\x0b\x32%.deconflict.operator.v1.LivenessEventH\x00\x42\x07\n\x05\x65vent\"+\n\x12WatchEventsRequest\x12\x15\n\rfrom_position\x18\x01 \x01(\x04\"C\n\x13WatchEventsResponse\x12,\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1d.deconflict.operator.v1.Event*K\n\tDirection\x12\x19\n\x15\x44IRECTION_UNSPECIFIED\x10\x00\x12\x10\n\x0c\x44IRECTION_IN\x10\x01\x12\x11\n\rDIRECTION_OUT\x10\x02*\xa3\x02\n\tAlertKind\x12\x1a\n\x16\x41LERT_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x41LERT_KIND_RESPONSE_TIMEOUT\x10\x01\x12\x1f\n\x1b\x41LERT_KIND_TIMEOUT_RECEIVED\x10\x02\x12\x18\n\x14\x41LERT_KIND_PEER_DOWN\x10\x03\x12\x16\n\x12\x41LERT_KIND_PEER_UP\x10\x04\x12\x17\n\x13\x41LERT_KIND_CONFLICT\x10\x05\x12\x1a\n\x16\x41LERT_KIND_LATE_NOTICE\x10\x06\x12\x1b\n\x17\x41LERT_KIND_SEQUENCE_GAP\x10\x07\x12\x16\n\x12\x41LERT_KIND_REFUSED\x10\x08\x12\x1c\n\x18\x41LERT_KIND_CHANNEL_STATE\x10\t2\xf6\n\n\x0fOperatorService\x12\x63\n\nFileNotice\x12).deconflict.operator.v1.FileNoticeRequest\x1a*.deconflict.operator.v1.FileNoticeResponse\x12\x66\n\x0b\x41mendNotice\x12*.deconflict.operator.v1.AmendNoticeRequest\x1a+.deconflict.operator.v1.AmendNoticeResponse\x12i\n\x0c\x43\x61ncelNotice\x12+.deconflict.operator.v1.CancelNoticeRequest\x1a,.deconflict.operator.v1.CancelNoticeResponse\x12Z\n\x07Respond\x12&.deconflict.operator.v1.RespondRequest\x1a\'.deconflict.operator.v1.RespondResponse\x12x\n\x11ProposeConference\x12\x30.deconflict.operator.v1.ProposeConferenceRequest\x1a\x31.deconflict.operator.v1.ProposeConferenceResponse\x12u\n\x10\x41nswerConference\x12/.deconflict.operator.v1.AnswerConferenceRequest\x1a\x30.deconflict.operator.v1.AnswerConferenceResponse\x12u\n\x10RecordConference\x12/.deconflict.operator.v1.RecordConferenceRequest\x1a\x30.deconflict.operator.v1.RecordConferenceResponse\x12u\n\x10\x43\x61ncelConference\x12/.deconflict.operator.v1.CancelConferenceRequest\x1a\x30.deconflict.operator.v1.CancelConferenceResponse\x12o\n\x0eReportIncident\x12-.deconflict.operator.v1.ReportIncidentRequest\x1a..deconflict.operator.v1.ReportIncidentResponse\x12Z\n\x07Suspend\x12&.deconflict.operator.v1.SuspendRequest\x1a\'.deconflict.operator.v1.SuspendResponse\x12W\n\x06Resume\x12%.deconflict.operator.v1.ResumeRequest\x1a&.deconflict.operator.v1.ResumeResponse\x12`\n\tGetStatus\x12(.deconflict.operator.v1.GetStatusRequest\x1a).deconflict.operator.v1.GetStatusResponse\x12h\n\x0bWatchEvents\x12*.deconflict.operator.v1.WatchEventsRequest\x1a+.deconflict.operator.v1.WatchEventsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-deconflict/operator/v1/operator_service.proto\x12\x16\x64\x65\x63onflict.operator.v1\x1a\x1b\x64\x65\x63onflict/v1/channel.proto\x1a\x1e\x64\x65\x63onflict/v1/conference.proto\x1a&deconflict/v1/conference_service.proto\x1a\x1c\x64\x65\x63onflict/v1/envelope.proto\x1a\x1a\x64\x65\x63onflict/v1/notice.proto\x1a\"deconflict/v1/notice_service.proto\x1a\x1c\x64\x65\x63onflict/v1/response.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"Z\n\x04Sent\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x10\n\x08sequence\x18\x03 \x01(\x04\x12\x18\n\x10journal_position\x18\x04 \x01(\x04\"x\n\x11\x46ileNoticeRequest\x12\x13\n\x0b\x63hannel_ids\x18\x01 \x03(\t\x12+\n\x06notice\x18\x02 \x01(\x0b\x32\x1b.deconflict.v1.FlightNotice\x12!\n\x04mode\x18\x03 \x01(\x0e\x32\x13.deconflict.v1.Mode\"m\n\x12\x46ileNoticeResponse\x12+\n\x06notice\x18\x01 \x01(\x0b\x32\x1b.deconflict.v1.FlightNotice\x12*\n\x04sent\x18\x02 \x03(\x0b\x32\x1c.deconflict.operator.v1.Sent\"[\n\x12\x41mendNoticeRequest\x12\x18\n\x10replaces_version\x18\x01 \x01(\r\x12+\n\x06notice\x18\x02 \x01(\x0b\x32\x1b.deconflict.v1.FlightNotice\"n\n\x13\x41mendNoticeResponse\x12+\n\x06notice\x18\x01 \x01(\x0b\x32\x1b.deconflict.v1.FlightNotice\x12*\n\x04sent\x18\x02 \x03(\x0b\x32\x1c.deconflict.operator.v1.Sent\"I\n\x13\x43\x61ncelNoticeRequest\x12\x11\n\tnotice_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\r\x12\x0e\n\x06reason\x18\x03 \x01(\t\"B\n\x14\x43\x61ncelNoticeResponse\x12*\n\x04sent\x18\x01 \x03(\x0b\x32\x1c.deconflict.operator.v1.Sent\"Z\n\x0eRespondRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x34\n\x08response\x18\x02 \x01(\x0b\x32\".deconflict.v1.OperationalResponse\"=\n\x0fRespondResponse\x12*\n\x04sent\x18\x01 \x01(\x0b\x32\x1c.deconflict.operator.v1.Sent\"~\n\x18ProposeConferenceRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x33\n\x08proposal\x18\x02 \x01(\x0b\x32!.deconflict.v1.ConferenceProposal\x12\x19\n\x11without_incidents\x18\x03 \x01(\x08\"|\n\x19ProposeConferenceResponse\x12\x33\n\x08proposal\x18\x01 \x01(\x0b\x32!.deconflict.v1.ConferenceProposal\x12*\n\x04sent\x18\x02 \x01(\x0b\x32\x1c.deconflict.operator.v1.Sent\"^\n\x17\x41nswerConferenceRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12/\n\x06\x61nswer\x18\x02 \x01(\x0b\x32\x1f.deconflict.v1.ConferenceAnswer\"F\n\x18\x41nswerConferenceResponse\x12*\n\x04sent\x18\x01 \x01(\x0b\x32\x1c.deconflict.operator.v1.Sent\"^\n\x17RecordConferenceRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12/\n\x06record\x18\x02 \x01(\x0b\x32\x1f.deconflict.v1.ConferenceRecord\"F\n\x18RecordConferenceResponse\x12*\n\x04sent\x18\x01 \x01(\x0b\x32\x1c.deconflict.operator.v1.Sent\"j\n\x17\x43\x61ncelConferenceRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12;\n\x0c\x63\x61ncellation\x18\x02 \x01(\x0b\x32%.deconflict.v1.ConferenceCancellation\"F\n\x18\x43\x61ncelConferenceResponse\x12*\n\x04sent\x18\x01 \x01(\x0b\x32\x1c.deconflict.operator.v1.Sent\"Z\n\x15ReportIncidentRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12-\n\x06report\x18\x02 \x01(\x0b\x32\x1d.deconflict.v1.IncidentReport\"D\n\x16ReportIncidentResponse\x12*\n\x04sent\x18\x01 \x01(\x0b\x32\x1c.deconflict.operator.v1.Sent\"S\n\x0eSuspendRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12-\n\nsuspension\x18\x02 \x01(\x0b\x32\x19.deconflict.v1.Suspension\"=\n\x0fSuspendResponse\x12*\n\x04sent\x18\x01 \x01(\x0b\x32\x1c.deconflict.operator.v1.Sent\"R\n\rResumeRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12-\n\nresumption\x18\x02 \x01(\x0b\x32\x19.deconflict.v1.Resumption\"<\n\x0eResumeResponse\x12*\n\x04sent\x18\x01 \x01(\x0b\x32\x1c.deconflict.operator.v1.Sent\"\x12\n\x10GetStatusRequest\"\xc7\x02\n\rChannelStatus\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x0c\n\x04peer\x18\x02 \x01(\t\x12\x14\n\x0cpeer_address\x18\x03 \x01(\t\x12)\n\x08liveness\x18\x04 \x01(\x0e\x32\x17.deconflict.v1.Liveness\x12\x0f\n\x07greeted\x18\x05 \x01(\x08\x12\x11\n\tsuspended\x18\x06 \x01(\x08\x12\x1a\n\x12last_sequence_sent\x18\x07 \x01(\x04\x12\x1e\n\x16last_sequence_received\x18\x08 \x01(\x04\x12\x16\n\x0eunacknowledged\x18\t \x01(\r\x12\x16\n\x0e\x61greement_hash\x18\n \x01(\x0c\x12\x16\n\x0e\x61\x63tive_notices\x18\x0b \x01(\r\x12\x16\n\x0eopen_dialogues\x18\x0c \x01(\r\x12\x13\n\x0bopen_alerts\x18\r \x01(\r\"q\n\x11GetStatusResponse\x12\r\n\x05party\x18\x01 \x01(\t\x12\x37\n\x08\x63hannels\x18\x02 \x03(\x0b\x32%.deconflict.operator.v1.ChannelStatus\x12\x14\n\x0cjournal_size\x18\x03 \x01(\x04\"t\n\x0cMessageEvent\x12\x34\n\tdirection\x18\x01 \x01(\x0e\x32!.deconflict.operator.v1.Direction\x12.\n\x08\x65nvelope\x18\x02 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"M\n\x14\x41\x63knowledgementEvent\x12\x35\n\x0f\x61\x63knowledgement\x18\x01 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"\xa3\x01\n\x05\x41lert\x12/\n\x04kind\x18\x01 \x01(\x0e\x32!.deconflict.operator.v1.AlertKind\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x12\n\nsubject_id\x18\x03 \x01(\t\x12\x10\n\x08\x61lert_id\x18\x04 \x01(\x04\x12\x35\n\x11\x61\x63knowledged_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"H\n\rLivenessEvent\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12)\n\x08liveness\x18\x02 \x01(\x0e\x32\x17.deconflict.v1.Liveness\"\xcd\x02\n\x05\x45vent\x12\x10\n\x08position\x18\x01 \x01(\x04\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nchannel_id\x18\x03 \x01(\t\x12\x37\n\x07message\x18\x04 \x01(\x0b\x32$.deconflict.operator.v1.MessageEventH\x00\x12G\n\x0f\x61\x63knowledgement\x18\x05 \x01(\x0b\x32,.deconflict.operator.v1.AcknowledgementEventH\x00\x12.\n\x05\x61lert\x18\x06 \x01(\x0b\x32\x1d.deconflict.operator.v1.AlertH\x00\x12\x39\n\x08liveness\x18\x07 \x01(\x0b\x32%.deconflict.operator.v1.LivenessEventH\x00\x42\x07\n\x05\x65vent\"+\n\x12WatchEventsRequest\x12\x15\n\rfrom_position\x18\x01 \x01(\x04\"C\n\x13WatchEventsResponse\x12,\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1d.deconflict.operator.v1.Event\"H\n\x10GetNoticeRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x11\n\tnotice_id\x18\x02 \x01(\t\x12\r\n\x05owner\x18\x03 \x01(\t\"A\n\x11GetNoticeResponse\x12,\n\x07records\x18\x01 \x03(\x0b\x32\x1b.deconflict.v1.NoticeRecord\"A\n\x14GetConferenceRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x15\n\rconference_id\x18\x02 \x01(\t\"H\n\x15GetConferenceResponse\x12/\n\x06status\x18\x01 \x01(\x0b\x32\x1f.deconflict.v1.ConferenceStatus\"X\n\x11ListAlertsRequest\x12\x1c\n\x14include_acknowledged\x18\x01 \x01(\x08\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"\\\n\x12ListAlertsResponse\x12-\n\x06\x61lerts\x18\x01 \x03(\x0b\x32\x1d.deconflict.operator.v1.Event\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"-\n\x18\x41\x63knowledgeAlertsRequest\x12\x11\n\talert_ids\x18\x01 \x03(\x04\"J\n\x19\x41\x63knowledgeAlertsResponse\x12-\n\x06\x61lerts\x18\x01 \x03(\x0b\x32\x1d.deconflict.operator.v1.Event*K\n\tDirection\x12\x19\n\x15\x44IRECTION_UNSPECIFIED\x10\x00\x12\x10\n\x0c\x44IRECTION_IN\x10\x01\x12\x11\n\rDIRECTION_OUT\x10\x02*\xab\x03\n\tAlertKind\x12\x1a\n\x16\x41LERT_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x41LERT_KIND_RESPONSE_TIMEOUT\x10\x01\x12\x1f\n\x1b\x41LERT_KIND_TIMEOUT_RECEIVED\x10\x02\x12\x18\n\x14\x41LERT_KIND_PEER_DOWN\x10\x03\x12\x16\n\x12\x41LERT_KIND_PEER_UP\x10\x04\x12\x17\n\x13\x41LERT_KIND_CONFLICT\x10\x05\x12\x1a\n\x16\x41LERT_KIND_LATE_NOTICE\x10\x06\x12\x1b\n\x17\x41LERT_KIND_SEQUENCE_GAP\x10\x07\x12\x16\n\x12\x41LERT_KIND_REFUSED\x10\x08\x12\x1c\n\x18\x41LERT_KIND_CHANNEL_STATE\x10\t\x12#\n\x1f\x41LERT_KIND_CONFERENCE_CANCELLED\x10\n\x12 \n\x1c\x41LERT_KIND_INCIDENT_REPORTED\x10\x0b\x12\x1e\n\x1a\x41LERT_KIND_UNABLE_RECEIVED\x10\x0c\x12\x1f\n\x1b\x41LERT_KIND_COUNTER_RECEIVED\x10\r2\xa5\x0e\n\x0fOperatorService\x12\x63\n\nFileNotice\x12).deconflict.operator.v1.FileNoticeRequest\x1a*.deconflict.operator.v1.FileNoticeResponse\x12\x66\n\x0b\x41mendNotice\x12*.deconflict.operator.v1.AmendNoticeRequest\x1a+.deconflict.operator.v1.AmendNoticeResponse\x12i\n\x0c\x43\x61ncelNotice\x12+.deconflict.operator.v1.CancelNoticeRequest\x1a,.deconflict.operator.v1.CancelNoticeResponse\x12Z\n\x07Respond\x12&.deconflict.operator.v1.RespondRequest\x1a\'.deconflict.operator.v1.RespondResponse\x12x\n\x11ProposeConference\x12\x30.deconflict.operator.v1.ProposeConferenceRequest\x1a\x31.deconflict.operator.v1.ProposeConferenceResponse\x12u\n\x10\x41nswerConference\x12/.deconflict.operator.v1.AnswerConferenceRequest\x1a\x30.deconflict.operator.v1.AnswerConferenceResponse\x12u\n\x10RecordConference\x12/.deconflict.operator.v1.RecordConferenceRequest\x1a\x30.deconflict.operator.v1.RecordConferenceResponse\x12u\n\x10\x43\x61ncelConference\x12/.deconflict.operator.v1.CancelConferenceRequest\x1a\x30.deconflict.operator.v1.CancelConferenceResponse\x12o\n\x0eReportIncident\x12-.deconflict.operator.v1.ReportIncidentRequest\x1a..deconflict.operator.v1.ReportIncidentResponse\x12Z\n\x07Suspend\x12&.deconflict.operator.v1.SuspendRequest\x1a\'.deconflict.operator.v1.SuspendResponse\x12W\n\x06Resume\x12%.deconflict.operator.v1.ResumeRequest\x1a&.deconflict.operator.v1.ResumeResponse\x12`\n\tGetStatus\x12(.deconflict.operator.v1.GetStatusRequest\x1a).deconflict.operator.v1.GetStatusResponse\x12h\n\x0bWatchEvents\x12*.deconflict.operator.v1.WatchEventsRequest\x1a+.deconflict.operator.v1.WatchEventsResponse0\x01\x12`\n\tGetNotice\x12(.deconflict.operator.v1.GetNoticeRequest\x1a).deconflict.operator.v1.GetNoticeResponse\x12l\n\rGetConference\x12,.deconflict.operator.v1.GetConferenceRequest\x1a-.deconflict.operator.v1.GetConferenceResponse\x12\x63\n\nListAlerts\x12).deconflict.operator.v1.ListAlertsRequest\x1a*.deconflict.operator.v1.ListAlertsResponse\x12x\n\x11\x41\x63knowledgeAlerts\x12\x30.deconflict.operator.v1.AcknowledgeAlertsRequest\x1a\x31.deconflict.operator.v1.AcknowledgeAlertsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'deconflict.operator.v1.operator_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DIRECTION']._serialized_start=3566
-  _globals['_DIRECTION']._serialized_end=3641
-  _globals['_ALERTKIND']._serialized_start=3644
-  _globals['_ALERTKIND']._serialized_end=3935
-  _globals['_SENT']._serialized_start=255
-  _globals['_SENT']._serialized_end=345
-  _globals['_FILENOTICEREQUEST']._serialized_start=347
-  _globals['_FILENOTICEREQUEST']._serialized_end=467
-  _globals['_FILENOTICERESPONSE']._serialized_start=469
-  _globals['_FILENOTICERESPONSE']._serialized_end=578
-  _globals['_AMENDNOTICEREQUEST']._serialized_start=580
-  _globals['_AMENDNOTICEREQUEST']._serialized_end=671
-  _globals['_AMENDNOTICERESPONSE']._serialized_start=673
-  _globals['_AMENDNOTICERESPONSE']._serialized_end=783
-  _globals['_CANCELNOTICEREQUEST']._serialized_start=785
-  _globals['_CANCELNOTICEREQUEST']._serialized_end=858
-  _globals['_CANCELNOTICERESPONSE']._serialized_start=860
-  _globals['_CANCELNOTICERESPONSE']._serialized_end=926
-  _globals['_RESPONDREQUEST']._serialized_start=928
-  _globals['_RESPONDREQUEST']._serialized_end=1018
-  _globals['_RESPONDRESPONSE']._serialized_start=1020
-  _globals['_RESPONDRESPONSE']._serialized_end=1081
-  _globals['_PROPOSECONFERENCEREQUEST']._serialized_start=1083
-  _globals['_PROPOSECONFERENCEREQUEST']._serialized_end=1209
-  _globals['_PROPOSECONFERENCERESPONSE']._serialized_start=1211
-  _globals['_PROPOSECONFERENCERESPONSE']._serialized_end=1335
-  _globals['_ANSWERCONFERENCEREQUEST']._serialized_start=1337
-  _globals['_ANSWERCONFERENCEREQUEST']._serialized_end=1431
-  _globals['_ANSWERCONFERENCERESPONSE']._serialized_start=1433
-  _globals['_ANSWERCONFERENCERESPONSE']._serialized_end=1503
-  _globals['_RECORDCONFERENCEREQUEST']._serialized_start=1505
-  _globals['_RECORDCONFERENCEREQUEST']._serialized_end=1599
-  _globals['_RECORDCONFERENCERESPONSE']._serialized_start=1601
-  _globals['_RECORDCONFERENCERESPONSE']._serialized_end=1671
-  _globals['_CANCELCONFERENCEREQUEST']._serialized_start=1673
-  _globals['_CANCELCONFERENCEREQUEST']._serialized_end=1779
-  _globals['_CANCELCONFERENCERESPONSE']._serialized_start=1781
-  _globals['_CANCELCONFERENCERESPONSE']._serialized_end=1851
-  _globals['_REPORTINCIDENTREQUEST']._serialized_start=1853
-  _globals['_REPORTINCIDENTREQUEST']._serialized_end=1943
-  _globals['_REPORTINCIDENTRESPONSE']._serialized_start=1945
-  _globals['_REPORTINCIDENTRESPONSE']._serialized_end=2013
-  _globals['_SUSPENDREQUEST']._serialized_start=2015
-  _globals['_SUSPENDREQUEST']._serialized_end=2098
-  _globals['_SUSPENDRESPONSE']._serialized_start=2100
-  _globals['_SUSPENDRESPONSE']._serialized_end=2161
-  _globals['_RESUMEREQUEST']._serialized_start=2163
-  _globals['_RESUMEREQUEST']._serialized_end=2245
-  _globals['_RESUMERESPONSE']._serialized_start=2247
-  _globals['_RESUMERESPONSE']._serialized_end=2307
-  _globals['_GETSTATUSREQUEST']._serialized_start=2309
-  _globals['_GETSTATUSREQUEST']._serialized_end=2327
-  _globals['_CHANNELSTATUS']._serialized_start=2330
-  _globals['_CHANNELSTATUS']._serialized_end=2636
-  _globals['_GETSTATUSRESPONSE']._serialized_start=2638
-  _globals['_GETSTATUSRESPONSE']._serialized_end=2751
-  _globals['_MESSAGEEVENT']._serialized_start=2753
-  _globals['_MESSAGEEVENT']._serialized_end=2869
-  _globals['_ACKNOWLEDGEMENTEVENT']._serialized_start=2871
-  _globals['_ACKNOWLEDGEMENTEVENT']._serialized_end=2948
-  _globals['_ALERT']._serialized_start=2950
-  _globals['_ALERT']._serialized_end=3040
-  _globals['_LIVENESSEVENT']._serialized_start=3042
-  _globals['_LIVENESSEVENT']._serialized_end=3114
-  _globals['_EVENT']._serialized_start=3117
-  _globals['_EVENT']._serialized_end=3450
-  _globals['_WATCHEVENTSREQUEST']._serialized_start=3452
-  _globals['_WATCHEVENTSREQUEST']._serialized_end=3495
-  _globals['_WATCHEVENTSRESPONSE']._serialized_start=3497
-  _globals['_WATCHEVENTSRESPONSE']._serialized_end=3564
-  _globals['_OPERATORSERVICE']._serialized_start=3938
-  _globals['_OPERATORSERVICE']._serialized_end=5336
+  _globals['_DIRECTION']._serialized_start=4326
+  _globals['_DIRECTION']._serialized_end=4401
+  _globals['_ALERTKIND']._serialized_start=4404
+  _globals['_ALERTKIND']._serialized_end=4831
+  _globals['_SENT']._serialized_start=331
+  _globals['_SENT']._serialized_end=421
+  _globals['_FILENOTICEREQUEST']._serialized_start=423
+  _globals['_FILENOTICEREQUEST']._serialized_end=543
+  _globals['_FILENOTICERESPONSE']._serialized_start=545
+  _globals['_FILENOTICERESPONSE']._serialized_end=654
+  _globals['_AMENDNOTICEREQUEST']._serialized_start=656
+  _globals['_AMENDNOTICEREQUEST']._serialized_end=747
+  _globals['_AMENDNOTICERESPONSE']._serialized_start=749
+  _globals['_AMENDNOTICERESPONSE']._serialized_end=859
+  _globals['_CANCELNOTICEREQUEST']._serialized_start=861
+  _globals['_CANCELNOTICEREQUEST']._serialized_end=934
+  _globals['_CANCELNOTICERESPONSE']._serialized_start=936
+  _globals['_CANCELNOTICERESPONSE']._serialized_end=1002
+  _globals['_RESPONDREQUEST']._serialized_start=1004
+  _globals['_RESPONDREQUEST']._serialized_end=1094
+  _globals['_RESPONDRESPONSE']._serialized_start=1096
+  _globals['_RESPONDRESPONSE']._serialized_end=1157
+  _globals['_PROPOSECONFERENCEREQUEST']._serialized_start=1159
+  _globals['_PROPOSECONFERENCEREQUEST']._serialized_end=1285
+  _globals['_PROPOSECONFERENCERESPONSE']._serialized_start=1287
+  _globals['_PROPOSECONFERENCERESPONSE']._serialized_end=1411
+  _globals['_ANSWERCONFERENCEREQUEST']._serialized_start=1413
+  _globals['_ANSWERCONFERENCEREQUEST']._serialized_end=1507
+  _globals['_ANSWERCONFERENCERESPONSE']._serialized_start=1509
+  _globals['_ANSWERCONFERENCERESPONSE']._serialized_end=1579
+  _globals['_RECORDCONFERENCEREQUEST']._serialized_start=1581
+  _globals['_RECORDCONFERENCEREQUEST']._serialized_end=1675
+  _globals['_RECORDCONFERENCERESPONSE']._serialized_start=1677
+  _globals['_RECORDCONFERENCERESPONSE']._serialized_end=1747
+  _globals['_CANCELCONFERENCEREQUEST']._serialized_start=1749
+  _globals['_CANCELCONFERENCEREQUEST']._serialized_end=1855
+  _globals['_CANCELCONFERENCERESPONSE']._serialized_start=1857
+  _globals['_CANCELCONFERENCERESPONSE']._serialized_end=1927
+  _globals['_REPORTINCIDENTREQUEST']._serialized_start=1929
+  _globals['_REPORTINCIDENTREQUEST']._serialized_end=2019
+  _globals['_REPORTINCIDENTRESPONSE']._serialized_start=2021
+  _globals['_REPORTINCIDENTRESPONSE']._serialized_end=2089
+  _globals['_SUSPENDREQUEST']._serialized_start=2091
+  _globals['_SUSPENDREQUEST']._serialized_end=2174
+  _globals['_SUSPENDRESPONSE']._serialized_start=2176
+  _globals['_SUSPENDRESPONSE']._serialized_end=2237
+  _globals['_RESUMEREQUEST']._serialized_start=2239
+  _globals['_RESUMEREQUEST']._serialized_end=2321
+  _globals['_RESUMERESPONSE']._serialized_start=2323
+  _globals['_RESUMERESPONSE']._serialized_end=2383
+  _globals['_GETSTATUSREQUEST']._serialized_start=2385
+  _globals['_GETSTATUSREQUEST']._serialized_end=2403
+  _globals['_CHANNELSTATUS']._serialized_start=2406
+  _globals['_CHANNELSTATUS']._serialized_end=2733
+  _globals['_GETSTATUSRESPONSE']._serialized_start=2735
+  _globals['_GETSTATUSRESPONSE']._serialized_end=2848
+  _globals['_MESSAGEEVENT']._serialized_start=2850
+  _globals['_MESSAGEEVENT']._serialized_end=2966
+  _globals['_ACKNOWLEDGEMENTEVENT']._serialized_start=2968
+  _globals['_ACKNOWLEDGEMENTEVENT']._serialized_end=3045
+  _globals['_ALERT']._serialized_start=3048
+  _globals['_ALERT']._serialized_end=3211
+  _globals['_LIVENESSEVENT']._serialized_start=3213
+  _globals['_LIVENESSEVENT']._serialized_end=3285
+  _globals['_EVENT']._serialized_start=3288
+  _globals['_EVENT']._serialized_end=3621
+  _globals['_WATCHEVENTSREQUEST']._serialized_start=3623
+  _globals['_WATCHEVENTSREQUEST']._serialized_end=3666
+  _globals['_WATCHEVENTSRESPONSE']._serialized_start=3668
+  _globals['_WATCHEVENTSRESPONSE']._serialized_end=3735
+  _globals['_GETNOTICEREQUEST']._serialized_start=3737
+  _globals['_GETNOTICEREQUEST']._serialized_end=3809
+  _globals['_GETNOTICERESPONSE']._serialized_start=3811
+  _globals['_GETNOTICERESPONSE']._serialized_end=3876
+  _globals['_GETCONFERENCEREQUEST']._serialized_start=3878
+  _globals['_GETCONFERENCEREQUEST']._serialized_end=3943
+  _globals['_GETCONFERENCERESPONSE']._serialized_start=3945
+  _globals['_GETCONFERENCERESPONSE']._serialized_end=4017
+  _globals['_LISTALERTSREQUEST']._serialized_start=4019
+  _globals['_LISTALERTSREQUEST']._serialized_end=4107
+  _globals['_LISTALERTSRESPONSE']._serialized_start=4109
+  _globals['_LISTALERTSRESPONSE']._serialized_end=4201
+  _globals['_ACKNOWLEDGEALERTSREQUEST']._serialized_start=4203
+  _globals['_ACKNOWLEDGEALERTSREQUEST']._serialized_end=4248
+  _globals['_ACKNOWLEDGEALERTSRESPONSE']._serialized_start=4250
+  _globals['_ACKNOWLEDGEALERTSRESPONSE']._serialized_end=4324
+  _globals['_OPERATORSERVICE']._serialized_start=4834
+  _globals['_OPERATORSERVICE']._serialized_end=6663
 # @@protoc_insertion_point(module_scope)

@@ -6,8 +6,10 @@ isort:skip_file
 from collections import abc as _abc
 from deconflict.v1 import channel_pb2 as _channel_pb2
 from deconflict.v1 import conference_pb2 as _conference_pb2
+from deconflict.v1 import conference_service_pb2 as _conference_service_pb2
 from deconflict.v1 import envelope_pb2 as _envelope_pb2
 from deconflict.v1 import notice_pb2 as _notice_pb2
+from deconflict.v1 import notice_service_pb2 as _notice_service_pb2
 from deconflict.v1 import response_pb2 as _response_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -72,6 +74,14 @@ class _AlertKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AlertKind.V
     """The peer refused a message this node sent."""
     ALERT_KIND_CHANNEL_STATE: _AlertKind.ValueType  # 9
     """The channel was suspended or resumed."""
+    ALERT_KIND_CONFERENCE_CANCELLED: _AlertKind.ValueType  # 10
+    """A conference was called off, by either party: it will not take place."""
+    ALERT_KIND_INCIDENT_REPORTED: _AlertKind.ValueType  # 11
+    """The peer reported an incident; it goes on the next conference agenda."""
+    ALERT_KIND_UNABLE_RECEIVED: _AlertKind.ValueType  # 12
+    """The peer answered UNABLE to one of this party's notices."""
+    ALERT_KIND_COUNTER_RECEIVED: _AlertKind.ValueType  # 13
+    """The peer answered COUNTER to one of this party's notices."""
 
 class AlertKind(_AlertKind, metaclass=_AlertKindEnumTypeWrapper):
     """What an alert is about."""
@@ -95,6 +105,14 @@ ALERT_KIND_REFUSED: AlertKind.ValueType  # 8
 """The peer refused a message this node sent."""
 ALERT_KIND_CHANNEL_STATE: AlertKind.ValueType  # 9
 """The channel was suspended or resumed."""
+ALERT_KIND_CONFERENCE_CANCELLED: AlertKind.ValueType  # 10
+"""A conference was called off, by either party: it will not take place."""
+ALERT_KIND_INCIDENT_REPORTED: AlertKind.ValueType  # 11
+"""The peer reported an incident; it goes on the next conference agenda."""
+ALERT_KIND_UNABLE_RECEIVED: AlertKind.ValueType  # 12
+"""The peer answered UNABLE to one of this party's notices."""
+ALERT_KIND_COUNTER_RECEIVED: AlertKind.ValueType  # 13
+"""The peer answered COUNTER to one of this party's notices."""
 Global___AlertKind: _TypeAlias = AlertKind  # noqa: Y015
 
 @_typing.final
@@ -668,6 +686,7 @@ class ChannelStatus(_message.Message):
     AGREEMENT_HASH_FIELD_NUMBER: _builtins.int
     ACTIVE_NOTICES_FIELD_NUMBER: _builtins.int
     OPEN_DIALOGUES_FIELD_NUMBER: _builtins.int
+    OPEN_ALERTS_FIELD_NUMBER: _builtins.int
     channel_id: _builtins.str
     peer: _builtins.str
     peer_address: _builtins.str
@@ -683,6 +702,8 @@ class ChannelStatus(_message.Message):
     active_notices: _builtins.int
     open_dialogues: _builtins.int
     """Dialogues waiting for a response, ours and the peer's."""
+    open_alerts: _builtins.int
+    """Alerts about this channel that no operator has acknowledged yet."""
     def __init__(
         self,
         *,
@@ -698,10 +719,11 @@ class ChannelStatus(_message.Message):
         agreement_hash: _builtins.bytes = ...,
         active_notices: _builtins.int = ...,
         open_dialogues: _builtins.int = ...,
+        open_alerts: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_notices", b"active_notices", "agreement_hash", b"agreement_hash", "channel_id", b"channel_id", "greeted", b"greeted", "last_sequence_received", b"last_sequence_received", "last_sequence_sent", b"last_sequence_sent", "liveness", b"liveness", "open_dialogues", b"open_dialogues", "peer", b"peer", "peer_address", b"peer_address", "suspended", b"suspended", "unacknowledged", b"unacknowledged"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_notices", b"active_notices", "agreement_hash", b"agreement_hash", "channel_id", b"channel_id", "greeted", b"greeted", "last_sequence_received", b"last_sequence_received", "last_sequence_sent", b"last_sequence_sent", "liveness", b"liveness", "open_alerts", b"open_alerts", "open_dialogues", b"open_dialogues", "peer", b"peer", "peer_address", b"peer_address", "suspended", b"suspended", "unacknowledged", b"unacknowledged"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -784,27 +806,39 @@ Global___AcknowledgementEvent: _TypeAlias = AcknowledgementEvent  # noqa: Y015
 
 @_typing.final
 class Alert(_message.Message):
-    """Something an operator must see."""
+    """Something an operator must see. The event that carries it gives the time it
+    was raised and its channel.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     KIND_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     SUBJECT_ID_FIELD_NUMBER: _builtins.int
+    ALERT_ID_FIELD_NUMBER: _builtins.int
+    ACKNOWLEDGED_TIME_FIELD_NUMBER: _builtins.int
     kind: Global___AlertKind.ValueType
     text: _builtins.str
     subject_id: _builtins.str
-    """The notice or conference concerned, when there is one."""
+    """The notice, conference, incident or message concerned, when there is one."""
+    alert_id: _builtins.int
+    """The alert's number on this node, from 1, for AcknowledgeAlerts."""
+    @_builtins.property
+    def acknowledged_time(self) -> _timestamp_pb2.Timestamp:
+        """When an operator acknowledged it; unset while it is open."""
+
     def __init__(
         self,
         *,
         kind: Global___AlertKind.ValueType = ...,
         text: _builtins.str = ...,
         subject_id: _builtins.str = ...,
+        alert_id: _builtins.int = ...,
+        acknowledged_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["acknowledged_time", b"acknowledged_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "subject_id", b"subject_id", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acknowledged_time", b"acknowledged_time", "alert_id", b"alert_id", "kind", b"kind", "subject_id", b"subject_id", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -883,7 +917,9 @@ class WatchEventsRequest(_message.Message):
 
     FROM_POSITION_FIELD_NUMBER: _builtins.int
     from_position: _builtins.int
-    """Replay stored messages from this journal position, then follow live."""
+    """Replay stored messages from this journal position (after the open
+    alerts), then follow live.
+    """
     def __init__(
         self,
         *,
@@ -916,3 +952,192 @@ class WatchEventsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WatchEventsResponse: _TypeAlias = WatchEventsResponse  # noqa: Y015
+
+@_typing.final
+class GetNoticeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_ID_FIELD_NUMBER: _builtins.int
+    NOTICE_ID_FIELD_NUMBER: _builtins.int
+    OWNER_FIELD_NUMBER: _builtins.int
+    channel_id: _builtins.str
+    """The channel; empty for every channel the notice is on."""
+    notice_id: _builtins.str
+    owner: _builtins.str
+    """The notice's owner; empty for either party of the channel."""
+    def __init__(
+        self,
+        *,
+        channel_id: _builtins.str = ...,
+        notice_id: _builtins.str = ...,
+        owner: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel_id", b"channel_id", "notice_id", b"notice_id", "owner", b"owner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetNoticeRequest: _TypeAlias = GetNoticeRequest  # noqa: Y015
+
+@_typing.final
+class GetNoticeResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def records(self) -> _containers.RepeatedCompositeFieldContainer[_notice_service_pb2.NoticeRecord]:
+        """One record per channel the notice is on, with its dialogue there."""
+
+    def __init__(
+        self,
+        *,
+        records: _abc.Iterable[_notice_service_pb2.NoticeRecord] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["records", b"records"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetNoticeResponse: _TypeAlias = GetNoticeResponse  # noqa: Y015
+
+@_typing.final
+class GetConferenceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_ID_FIELD_NUMBER: _builtins.int
+    CONFERENCE_ID_FIELD_NUMBER: _builtins.int
+    channel_id: _builtins.str
+    conference_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        channel_id: _builtins.str = ...,
+        conference_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel_id", b"channel_id", "conference_id", b"conference_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetConferenceRequest: _TypeAlias = GetConferenceRequest  # noqa: Y015
+
+@_typing.final
+class GetConferenceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def status(self) -> _conference_service_pb2.ConferenceStatus: ...
+    def __init__(
+        self,
+        *,
+        status: _conference_service_pb2.ConferenceStatus | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetConferenceResponse: _TypeAlias = GetConferenceResponse  # noqa: Y015
+
+@_typing.final
+class ListAlertsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INCLUDE_ACKNOWLEDGED_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    include_acknowledged: _builtins.bool
+    """Acknowledged alerts too; by default only the open ones."""
+    page_size: _builtins.int
+    """1 to 1000; 0 means 100."""
+    page_token: _builtins.str
+    """From a previous response; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        include_acknowledged: _builtins.bool = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_acknowledged", b"include_acknowledged", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAlertsRequest: _TypeAlias = ListAlertsRequest  # noqa: Y015
+
+@_typing.final
+class ListAlertsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALERTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def alerts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Event]:
+        """Each event carries one alert, with the time it was raised and its channel."""
+
+    def __init__(
+        self,
+        *,
+        alerts: _abc.Iterable[Global___Event] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alerts", b"alerts", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAlertsResponse: _TypeAlias = ListAlertsResponse  # noqa: Y015
+
+@_typing.final
+class AcknowledgeAlertsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALERT_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def alert_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """One or more alert ids; acknowledging an alert again changes nothing."""
+
+    def __init__(
+        self,
+        *,
+        alert_ids: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alert_ids", b"alert_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcknowledgeAlertsRequest: _TypeAlias = AcknowledgeAlertsRequest  # noqa: Y015
+
+@_typing.final
+class AcknowledgeAlertsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALERTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def alerts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Event]:
+        """The alerts, as acknowledged."""
+
+    def __init__(
+        self,
+        *,
+        alerts: _abc.Iterable[Global___Event] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alerts", b"alerts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcknowledgeAlertsResponse: _TypeAlias = AcknowledgeAlertsResponse  # noqa: Y015

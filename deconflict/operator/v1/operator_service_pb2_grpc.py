@@ -34,10 +34,10 @@ class OperatorServiceStub:
     to the peer, retrying until the peer acknowledges it.
 
     Errors: INVALID_ARGUMENT for bad content, with google.rpc.BadRequest naming
-    the field path inside the request; NOT_FOUND for an unknown channel, notice
-    or conference; FAILED_PRECONDITION when the channel state forbids the message
-    (suspended, no such dialogue open, conference not open); ABORTED for a stale
-    version; PERMISSION_DENIED for another party's notice.
+    the field path inside the request; NOT_FOUND for an unknown channel, notice,
+    conference or alert; FAILED_PRECONDITION when the channel state forbids the
+    message (suspended, no such dialogue open, conference not open); ABORTED for
+    a stale version; PERMISSION_DENIED for another party's notice.
     """
 
     def __init__(self, channel):
@@ -111,6 +111,26 @@ class OperatorServiceStub:
                 request_serializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.WatchEventsRequest.SerializeToString,
                 response_deserializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.WatchEventsResponse.FromString,
                 _registered_method=True)
+        self.GetNotice = channel.unary_unary(
+                '/deconflict.operator.v1.OperatorService/GetNotice',
+                request_serializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.GetNoticeRequest.SerializeToString,
+                response_deserializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.GetNoticeResponse.FromString,
+                _registered_method=True)
+        self.GetConference = channel.unary_unary(
+                '/deconflict.operator.v1.OperatorService/GetConference',
+                request_serializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.GetConferenceRequest.SerializeToString,
+                response_deserializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.GetConferenceResponse.FromString,
+                _registered_method=True)
+        self.ListAlerts = channel.unary_unary(
+                '/deconflict.operator.v1.OperatorService/ListAlerts',
+                request_serializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.ListAlertsRequest.SerializeToString,
+                response_deserializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.ListAlertsResponse.FromString,
+                _registered_method=True)
+        self.AcknowledgeAlerts = channel.unary_unary(
+                '/deconflict.operator.v1.OperatorService/AcknowledgeAlerts',
+                request_serializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.AcknowledgeAlertsRequest.SerializeToString,
+                response_deserializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.AcknowledgeAlertsResponse.FromString,
+                _registered_method=True)
 
 
 class OperatorServiceServicer:
@@ -122,10 +142,10 @@ class OperatorServiceServicer:
     to the peer, retrying until the peer acknowledges it.
 
     Errors: INVALID_ARGUMENT for bad content, with google.rpc.BadRequest naming
-    the field path inside the request; NOT_FOUND for an unknown channel, notice
-    or conference; FAILED_PRECONDITION when the channel state forbids the message
-    (suspended, no such dialogue open, conference not open); ABORTED for a stale
-    version; PERMISSION_DENIED for another party's notice.
+    the field path inside the request; NOT_FOUND for an unknown channel, notice,
+    conference or alert; FAILED_PRECONDITION when the channel state forbids the
+    message (suspended, no such dialogue open, conference not open); ABORTED for
+    a stale version; PERMISSION_DENIED for another party's notice.
     """
 
     def FileNotice(self, request, context):
@@ -214,8 +234,39 @@ class OperatorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchEvents(self, request, context):
-        """Everything that happens, from a journal position on, then live: messages
-        in and out, acknowledgements, alerts and liveness changes.
+        """Everything that happens: first the alerts no operator has acknowledged
+        yet, then the messages and acknowledgements stored from a journal position
+        on, then live: messages in and out, acknowledgements, alerts raised and
+        acknowledged, and liveness changes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetNotice(self, request, context):
+        """One notice as the node holds it, on each channel it was filed on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConference(self, request, context):
+        """One conference as the node holds it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAlerts(self, request, context):
+        """The alerts the node recorded, oldest first: those not yet acknowledged, or
+        all of them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeAlerts(self, request, context):
+        """Acknowledges alerts: the node stops presenting them as open.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -289,6 +340,26 @@ def add_OperatorServiceServicer_to_server(servicer, server):
                     request_deserializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.WatchEventsRequest.FromString,
                     response_serializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.WatchEventsResponse.SerializeToString,
             ),
+            'GetNotice': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetNotice,
+                    request_deserializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.GetNoticeRequest.FromString,
+                    response_serializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.GetNoticeResponse.SerializeToString,
+            ),
+            'GetConference': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConference,
+                    request_deserializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.GetConferenceRequest.FromString,
+                    response_serializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.GetConferenceResponse.SerializeToString,
+            ),
+            'ListAlerts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlerts,
+                    request_deserializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.ListAlertsRequest.FromString,
+                    response_serializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.ListAlertsResponse.SerializeToString,
+            ),
+            'AcknowledgeAlerts': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeAlerts,
+                    request_deserializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.AcknowledgeAlertsRequest.FromString,
+                    response_serializer=deconflict_dot_operator_dot_v1_dot_operator__service__pb2.AcknowledgeAlertsResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'deconflict.operator.v1.OperatorService', rpc_method_handlers)
@@ -306,10 +377,10 @@ class OperatorService:
     to the peer, retrying until the peer acknowledges it.
 
     Errors: INVALID_ARGUMENT for bad content, with google.rpc.BadRequest naming
-    the field path inside the request; NOT_FOUND for an unknown channel, notice
-    or conference; FAILED_PRECONDITION when the channel state forbids the message
-    (suspended, no such dialogue open, conference not open); ABORTED for a stale
-    version; PERMISSION_DENIED for another party's notice.
+    the field path inside the request; NOT_FOUND for an unknown channel, notice,
+    conference or alert; FAILED_PRECONDITION when the channel state forbids the
+    message (suspended, no such dialogue open, conference not open); ABORTED for
+    a stale version; PERMISSION_DENIED for another party's notice.
     """
 
     @staticmethod
@@ -653,6 +724,114 @@ class OperatorService:
             '/deconflict.operator.v1.OperatorService/WatchEvents',
             deconflict_dot_operator_dot_v1_dot_operator__service__pb2.WatchEventsRequest.SerializeToString,
             deconflict_dot_operator_dot_v1_dot_operator__service__pb2.WatchEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetNotice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/deconflict.operator.v1.OperatorService/GetNotice',
+            deconflict_dot_operator_dot_v1_dot_operator__service__pb2.GetNoticeRequest.SerializeToString,
+            deconflict_dot_operator_dot_v1_dot_operator__service__pb2.GetNoticeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConference(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/deconflict.operator.v1.OperatorService/GetConference',
+            deconflict_dot_operator_dot_v1_dot_operator__service__pb2.GetConferenceRequest.SerializeToString,
+            deconflict_dot_operator_dot_v1_dot_operator__service__pb2.GetConferenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/deconflict.operator.v1.OperatorService/ListAlerts',
+            deconflict_dot_operator_dot_v1_dot_operator__service__pb2.ListAlertsRequest.SerializeToString,
+            deconflict_dot_operator_dot_v1_dot_operator__service__pb2.ListAlertsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/deconflict.operator.v1.OperatorService/AcknowledgeAlerts',
+            deconflict_dot_operator_dot_v1_dot_operator__service__pb2.AcknowledgeAlertsRequest.SerializeToString,
+            deconflict_dot_operator_dot_v1_dot_operator__service__pb2.AcknowledgeAlertsResponse.FromString,
             options,
             channel_credentials,
             insecure,

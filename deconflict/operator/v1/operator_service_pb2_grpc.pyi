@@ -35,10 +35,10 @@ class OperatorServiceStub:
     to the peer, retrying until the peer acknowledges it.
 
     Errors: INVALID_ARGUMENT for bad content, with google.rpc.BadRequest naming
-    the field path inside the request; NOT_FOUND for an unknown channel, notice
-    or conference; FAILED_PRECONDITION when the channel state forbids the message
-    (suspended, no such dialogue open, conference not open); ABORTED for a stale
-    version; PERMISSION_DENIED for another party's notice.
+    the field path inside the request; NOT_FOUND for an unknown channel, notice,
+    conference or alert; FAILED_PRECONDITION when the channel state forbids the
+    message (suspended, no such dialogue open, conference not open); ABORTED for
+    a stale version; PERMISSION_DENIED for another party's notice.
     """
 
     @_typing.overload
@@ -72,9 +72,21 @@ class OperatorServiceStub:
     GetStatus: _grpc.UnaryUnaryMultiCallable[_operator_service_pb2.GetStatusRequest, _operator_service_pb2.GetStatusResponse]
     """The node, its channels and their peers."""
     WatchEvents: _grpc.UnaryStreamMultiCallable[_operator_service_pb2.WatchEventsRequest, _operator_service_pb2.WatchEventsResponse]
-    """Everything that happens, from a journal position on, then live: messages
-    in and out, acknowledgements, alerts and liveness changes.
+    """Everything that happens: first the alerts no operator has acknowledged
+    yet, then the messages and acknowledgements stored from a journal position
+    on, then live: messages in and out, acknowledgements, alerts raised and
+    acknowledged, and liveness changes.
     """
+    GetNotice: _grpc.UnaryUnaryMultiCallable[_operator_service_pb2.GetNoticeRequest, _operator_service_pb2.GetNoticeResponse]
+    """One notice as the node holds it, on each channel it was filed on."""
+    GetConference: _grpc.UnaryUnaryMultiCallable[_operator_service_pb2.GetConferenceRequest, _operator_service_pb2.GetConferenceResponse]
+    """One conference as the node holds it."""
+    ListAlerts: _grpc.UnaryUnaryMultiCallable[_operator_service_pb2.ListAlertsRequest, _operator_service_pb2.ListAlertsResponse]
+    """The alerts the node recorded, oldest first: those not yet acknowledged, or
+    all of them.
+    """
+    AcknowledgeAlerts: _grpc.UnaryUnaryMultiCallable[_operator_service_pb2.AcknowledgeAlertsRequest, _operator_service_pb2.AcknowledgeAlertsResponse]
+    """Acknowledges alerts: the node stops presenting them as open."""
 
 @_typing.type_check_only
 class OperatorServiceAsyncStub(OperatorServiceStub):
@@ -86,10 +98,10 @@ class OperatorServiceAsyncStub(OperatorServiceStub):
     to the peer, retrying until the peer acknowledges it.
 
     Errors: INVALID_ARGUMENT for bad content, with google.rpc.BadRequest naming
-    the field path inside the request; NOT_FOUND for an unknown channel, notice
-    or conference; FAILED_PRECONDITION when the channel state forbids the message
-    (suspended, no such dialogue open, conference not open); ABORTED for a stale
-    version; PERMISSION_DENIED for another party's notice.
+    the field path inside the request; NOT_FOUND for an unknown channel, notice,
+    conference or alert; FAILED_PRECONDITION when the channel state forbids the
+    message (suspended, no such dialogue open, conference not open); ABORTED for
+    a stale version; PERMISSION_DENIED for another party's notice.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -120,9 +132,21 @@ class OperatorServiceAsyncStub(OperatorServiceStub):
     GetStatus: _aio.UnaryUnaryMultiCallable[_operator_service_pb2.GetStatusRequest, _operator_service_pb2.GetStatusResponse]  # type: ignore[assignment]
     """The node, its channels and their peers."""
     WatchEvents: _aio.UnaryStreamMultiCallable[_operator_service_pb2.WatchEventsRequest, _operator_service_pb2.WatchEventsResponse]  # type: ignore[assignment]
-    """Everything that happens, from a journal position on, then live: messages
-    in and out, acknowledgements, alerts and liveness changes.
+    """Everything that happens: first the alerts no operator has acknowledged
+    yet, then the messages and acknowledgements stored from a journal position
+    on, then live: messages in and out, acknowledgements, alerts raised and
+    acknowledged, and liveness changes.
     """
+    GetNotice: _aio.UnaryUnaryMultiCallable[_operator_service_pb2.GetNoticeRequest, _operator_service_pb2.GetNoticeResponse]  # type: ignore[assignment]
+    """One notice as the node holds it, on each channel it was filed on."""
+    GetConference: _aio.UnaryUnaryMultiCallable[_operator_service_pb2.GetConferenceRequest, _operator_service_pb2.GetConferenceResponse]  # type: ignore[assignment]
+    """One conference as the node holds it."""
+    ListAlerts: _aio.UnaryUnaryMultiCallable[_operator_service_pb2.ListAlertsRequest, _operator_service_pb2.ListAlertsResponse]  # type: ignore[assignment]
+    """The alerts the node recorded, oldest first: those not yet acknowledged, or
+    all of them.
+    """
+    AcknowledgeAlerts: _aio.UnaryUnaryMultiCallable[_operator_service_pb2.AcknowledgeAlertsRequest, _operator_service_pb2.AcknowledgeAlertsResponse]  # type: ignore[assignment]
+    """Acknowledges alerts: the node stops presenting them as open."""
 
 class OperatorServiceServicer(metaclass=_abc_1.ABCMeta):
     """A party's own operators drive their node through this service: they file
@@ -133,10 +157,10 @@ class OperatorServiceServicer(metaclass=_abc_1.ABCMeta):
     to the peer, retrying until the peer acknowledges it.
 
     Errors: INVALID_ARGUMENT for bad content, with google.rpc.BadRequest naming
-    the field path inside the request; NOT_FOUND for an unknown channel, notice
-    or conference; FAILED_PRECONDITION when the channel state forbids the message
-    (suspended, no such dialogue open, conference not open); ABORTED for a stale
-    version; PERMISSION_DENIED for another party's notice.
+    the field path inside the request; NOT_FOUND for an unknown channel, notice,
+    conference or alert; FAILED_PRECONDITION when the channel state forbids the
+    message (suspended, no such dialogue open, conference not open); ABORTED for
+    a stale version; PERMISSION_DENIED for another party's notice.
     """
 
     @_abc_1.abstractmethod
@@ -243,8 +267,44 @@ class OperatorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _operator_service_pb2.WatchEventsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_operator_service_pb2.WatchEventsResponse], _abc.AsyncIterator[_operator_service_pb2.WatchEventsResponse]]:
-        """Everything that happens, from a journal position on, then live: messages
-        in and out, acknowledgements, alerts and liveness changes.
+        """Everything that happens: first the alerts no operator has acknowledged
+        yet, then the messages and acknowledgements stored from a journal position
+        on, then live: messages in and out, acknowledgements, alerts raised and
+        acknowledged, and liveness changes.
         """
+
+    @_abc_1.abstractmethod
+    def GetNotice(
+        self,
+        request: _operator_service_pb2.GetNoticeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_operator_service_pb2.GetNoticeResponse, _abc.Awaitable[_operator_service_pb2.GetNoticeResponse]]:
+        """One notice as the node holds it, on each channel it was filed on."""
+
+    @_abc_1.abstractmethod
+    def GetConference(
+        self,
+        request: _operator_service_pb2.GetConferenceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_operator_service_pb2.GetConferenceResponse, _abc.Awaitable[_operator_service_pb2.GetConferenceResponse]]:
+        """One conference as the node holds it."""
+
+    @_abc_1.abstractmethod
+    def ListAlerts(
+        self,
+        request: _operator_service_pb2.ListAlertsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_operator_service_pb2.ListAlertsResponse, _abc.Awaitable[_operator_service_pb2.ListAlertsResponse]]:
+        """The alerts the node recorded, oldest first: those not yet acknowledged, or
+        all of them.
+        """
+
+    @_abc_1.abstractmethod
+    def AcknowledgeAlerts(
+        self,
+        request: _operator_service_pb2.AcknowledgeAlertsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_operator_service_pb2.AcknowledgeAlertsResponse, _abc.Awaitable[_operator_service_pb2.AcknowledgeAlertsResponse]]:
+        """Acknowledges alerts: the node stops presenting them as open."""
 
 def add_OperatorServiceServicer_to_server(servicer: OperatorServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
