@@ -154,6 +154,7 @@ class PeerLink:
             )
         )
         self.channel.acknowledged = max(self.channel.acknowledged, record.sequence)
+        self.node.ledger.acknowledged(self.channel, ack)
         self.node.acknowledgement_received(self.channel, delivery, position)
 
     async def _refused(self, error: RefusedError, record: Record) -> None:

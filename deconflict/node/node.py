@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from deconflict import limits
-from deconflict.bridge.envelope import open_envelope, seal_envelope, signed_payload_to_proto
+from deconflict.bridge.envelope import open_acknowledgement, open_envelope, seal_envelope, signed_payload_to_proto
 from deconflict.client.peer import Delivery
 from deconflict.conflict import ConflictIndex, IndexedNotice
 from deconflict.journal.base import Direction, Entry, Journal, Record
@@ -132,6 +132,8 @@ class Node:
             return
         if record.direction == Direction.ACK_IN:
             channel.acknowledged = max(channel.acknowledged, record.sequence)
+            acknowledgement = open_acknowledgement(envelope_pb2.SignedPayload.FromString(record.payload))
+            self.ledger.acknowledged(channel, acknowledgement)
             return
         signed = envelope_pb2.SignedPayload.FromString(record.payload)
         envelope = open_envelope(signed)
@@ -362,7 +364,9 @@ class Node:
             )
             # The operator decides, with what the conflict engine found in front of them.
             assessed = self.assess(channel, notice, envelope.mode, prepared)
-            if assessed.kind == ResponseKind.UNABLE:
+            if UnableReason.UNKNOWN_REFERENCE in assessed.reasons:
+                response = assessed  # a reference the agreement lacks is answered at once (DCF-RSP-029, DCF-RSP-028)
+            elif assessed.kind == ResponseKind.UNABLE:
                 named = ", ".join(f"{c.notice_id} v{c.version} ({c.owner})" for c in assessed.conflicts)
                 self.alert(
                     operator_pb.ALERT_KIND_CONFLICT,
@@ -387,7 +391,8 @@ class Node:
         found = self.conflicts.conflicts(
             prepared or notice, separation, agreement.priority_rules, exercise=mode == Mode.EXERCISE
         )
-        if not found:
+        unknown = _unknown_reference(channel, notice)
+        if not found and not unknown:
             return OperationalResponse(
                 notice_id=notice.notice_id, notice_version=notice.version, kind=ResponseKind.ROGER
             )
@@ -402,7 +407,8 @@ class Node:
             notice_id=notice.notice_id,
             notice_version=notice.version,
             kind=ResponseKind.UNABLE,
-            reasons=[UnableReason.CONFLICT],
+            reasons=([UnableReason.CONFLICT] if found else []) + ([UnableReason.UNKNOWN_REFERENCE] if unknown else []),
+            offending_field=unknown,
             conflicts=[
                 ConflictingNotice(
                     notice_id=c.notice_id,
@@ -433,6 +439,19 @@ class Node:
             for entry in self.ledger.notices.values()
             if entry.notice.state == NoticeState.ACTIVE and channel.channel_id in entry.dialogues
         )
+
+
+def _unknown_reference(channel: ChannelState, notice: FlightNotice) -> str:
+    """The path of the first reference the agreement does not have, a frequency before the contact; '' if none
+    (DCF-RSP-028)."""
+    agreement = channel.agreement.model
+    known = {frequency.frequency_id for frequency in agreement.frequencies}
+    for index, frequency_id in enumerate(notice.frequency_ids):
+        if frequency_id not in known:
+            return f"frequency_ids[{index}]"
+    if notice.contact_id and notice.contact_id not in {contact.contact_id for contact in agreement.contacts}:
+        return "contact_id"
+    return ""
 
 
 def _filed_notice(envelope: Envelope) -> FlightNotice | None:
