@@ -15,6 +15,7 @@ acknowledged ones are read from the file when asked for.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Iterable
@@ -55,6 +56,14 @@ _MICROSECOND: Final = timedelta(microseconds=1)
 def alerts_path(journal_path: Path) -> Path:
     """Where a node keeps its alerts: beside its journal, `ru-mod.journal` -> `ru-mod.journal.alerts`."""
     return journal_path.with_name(journal_path.name + ".alerts")
+
+
+def remove_alerts(journal_path: Path) -> None:
+    """Delete a closed node's alerts and their companion files: for test resets only."""
+    path = alerts_path(journal_path)
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            (path.parent / name).unlink()
 
 
 @dataclass(frozen=True, slots=True)

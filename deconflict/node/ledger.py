@@ -23,7 +23,13 @@ from deconflict.models.envelope import Envelope, Mode
 from deconflict.models.errors import StaleVersion
 from deconflict.models.notice import FlightNotice, NoticeCategory, NoticeState
 from deconflict.models.notice_service import NoticeRecord
-from deconflict.models.response import DialogueState, MessageKind, OperationalResponse, ResponseKind
+from deconflict.models.response import (
+    DialogueState,
+    LogicalAcknowledgement,
+    MessageKind,
+    OperationalResponse,
+    ResponseKind,
+)
 from deconflict.node.conferences import ConferenceBook, SavedConference
 from deconflict.node.config import ChannelAgreement
 from deconflict.node.faults import Fault
@@ -36,6 +42,8 @@ NoticeKey = tuple[str, str]  # (owner, notice_id): ids are chosen by their owner
 Subject = tuple[str, str, str]
 
 OPEN = frozenset({DialogueState.PENDING, DialogueState.STANDBY, DialogueState.TIMED_OUT})
+WAITING = frozenset({DialogueState.PENDING, DialogueState.STANDBY})
+HELD = timedelta(seconds=1)  # how often a timer held by a suspension not yet resumed is looked at again
 FINAL = frozenset({ResponseKind.ACCEPT, ResponseKind.UNABLE, ResponseKind.ROGER, ResponseKind.COUNTER})
 
 
@@ -52,6 +60,9 @@ class Dialogue:
     due_time: datetime | None = None
     last_response: ResponseKind | None = None
     timeout_sent: bool = False
+    started: datetime | None = None  # the message's first acknowledgement: `waited` runs from it (DCF-TMR-016)
+    restarted: datetime | None = None  # when the running timer started: that acknowledgement or the last STANDBY
+    wake: datetime | None = None  # when the timers look at this dialogue next: its live entry in the ledger's heap
 
 
 @dataclass(slots=True)
@@ -178,6 +189,8 @@ class Ledger:
         # While one of this node's messages may still be refused, what it changed can be taken back.
         self._undo: dict[Subject, _Undo] = {}
         self._pending: dict[tuple[str, str], Subject] = {}
+        # (channel_id, message_id) -> what each stored message was, so that a timeout can name any of them.
+        self._messages: dict[tuple[str, str], StoredMessage] = {}
 
     # -- reading
 
@@ -225,31 +238,44 @@ class Ledger:
     def _check_timeout(self, channel: ChannelState, envelope: Envelope, now: datetime) -> Facts:
         timeout = envelope.timeout
         assert timeout is not None
-        if not timeout.notice_id:
+        if timeout.unanswered_kind == MessageKind.CONFERENCE_PROPOSAL:
             self.conferences.check(channel, envelope, now)  # a conference proposal's timeout
             return Facts()
-        entry = self.notices.get((envelope.sender, timeout.notice_id))
+        unanswered = timeout.unanswered_message_id
+        asked = self._messages.get((channel.channel_id, unanswered))
+        if asked is None or asked.sender != envelope.sender:
+            raise Refusal(
+                grpc.StatusCode.NOT_FOUND, f"{envelope.sender} sent no message {unanswered} on this channel"
+            )  # DCF-TMR-011
+        # The unanswered message must await an answer, and the timeout must describe it (DCF-TMR-011).
+        if asked.kind is None:
+            raise Refusal.invalid([("timeout.unanswered_message_id", f"names a {asked.body}, which awaits no answer")])
+        if timeout.unanswered_kind != asked.kind:
+            raise Refusal.invalid([("timeout.unanswered_kind", f"the unanswered message is a {asked.body}")])
+        if timeout.notice_id != asked.notice_id:
+            raise Refusal.invalid([("timeout.notice_id", f"the unanswered message filed {asked.notice_id}")])
+        if timeout.notice_version != asked.version:
+            raise Refusal.invalid([("timeout.notice_version", f"the unanswered message filed version {asked.version}")])
+        entry = self.notices.get((envelope.sender, asked.notice_id))
         if entry is None:
-            raise Refusal(grpc.StatusCode.NOT_FOUND, f"no notice {timeout.notice_id} of {envelope.sender}")
+            raise Refusal(grpc.StatusCode.NOT_FOUND, f"no notice {asked.notice_id} of {envelope.sender}")
         _check_mode(entry, envelope)
         dialogue = entry.dialogues.get(channel.channel_id)
-        if dialogue is None or dialogue.message_id != timeout.unanswered_message_id:
-            raise Refusal(
-                grpc.StatusCode.NOT_FOUND, f"message {timeout.unanswered_message_id} awaits no response on this channel"
-            )
-        if dialogue.timeout_sent:
+        current = dialogue is not None and dialogue.message_id == unanswered
+        if dialogue is not None and current and dialogue.timeout_sent:
             raise Refusal(
                 grpc.StatusCode.FAILED_PRECONDITION,
-                f"message {timeout.unanswered_message_id} has timed out already",
+                f"message {unanswered} has timed out already",
                 reason="TIMEOUT_EXISTS",
             )  # DCF-TMR-012
-        if dialogue.state not in OPEN:
+        if dialogue is None or not current or dialogue.state == DialogueState.SUPERSEDED:
             raise Refusal(
                 grpc.StatusCode.FAILED_PRECONDITION,
-                f"the dialogue about {timeout.notice_id} v{dialogue.version} is closed",
+                f"the dialogue about {asked.notice_id} v{asked.version} is over: the version was superseded or ended",
                 reason="DIALOGUE_CLOSED",
-            )  # DCF-TMR-019
-        return Facts(notice_id=timeout.notice_id, notice_version=dialogue.version)
+            )  # DCF-TMR-012
+        # An ANSWERED dialogue takes it: the timeout crossed the final answer (DCF-TMR-013).
+        return Facts(notice_id=asked.notice_id, notice_version=asked.version)
 
     @staticmethod
     def _check_resumption(channel: ChannelState, envelope: Envelope) -> None:
@@ -448,6 +474,7 @@ class Ledger:
 
     def _apply_body(self, channel: ChannelState, envelope: Envelope, facts: Facts, when: datetime) -> None:
         body = envelope.body_field
+        self._remember(channel, envelope)
         if body == "notice" and envelope.notice is not None:
             self._store_version(channel, envelope, envelope.notice, MessageKind.NOTICE, facts, when)
         elif body == "amendment" and envelope.amendment is not None:
@@ -477,6 +504,17 @@ class Ledger:
             self.conferences.apply(channel, envelope, when)
         elif body == "incident_report":
             self.incidents.apply(channel, envelope, when)
+
+    def _remember(self, channel: ChannelState, envelope: Envelope) -> None:
+        body = envelope.body_field
+        notice = envelope.notice or (envelope.amendment.notice if envelope.amendment is not None else None)
+        self._messages[(channel.channel_id, envelope.message_id)] = StoredMessage(
+            envelope.sender,
+            body,
+            _AWAITING.get(body),
+            notice.notice_id if notice is not None else "",
+            notice.version if notice is not None else 0,
+        )
 
     def _store_version(
         self,
@@ -508,8 +546,11 @@ class Ledger:
             kind=kind,
             version=notice.version,
             due_time=facts.response_due_time,
+            # Until the peer's acknowledgement gives its stored_time, the timer runs from this node's storage.
+            started=when,
+            restarted=when,
         )
-        self._wait(key, channel.channel_id, facts.response_due_time)
+        self._wait(key, entry.dialogues[channel.channel_id], facts.response_due_time)
 
     def take_record(self, channel: ChannelState, record: NoticeRecord) -> None:
         """Hold one of the peer's notices as its owner's record says (DCF-CHK-005), never one of ours (DCF-CHK-004).
@@ -565,8 +606,9 @@ class Ledger:
             if dialogue.state != DialogueState.TIMED_OUT:
                 dialogue.state = DialogueState.STANDBY
                 wait = channel.response_time(dialogue.kind)
+                dialogue.restarted = when
                 dialogue.due_time = None if wait is None else when + wait
-                self._wait((owner, response.notice_id), channel.channel_id, dialogue.due_time)
+                self._wait((owner, response.notice_id), dialogue, dialogue.due_time)
         else:
             dialogue.state = DialogueState.ANSWERED
             dialogue.due_time = None
@@ -579,9 +621,11 @@ class Ledger:
         if entry is None:
             return
         dialogue = entry.dialogues.get(channel.channel_id)
-        if dialogue is not None and dialogue.message_id == timeout.unanswered_message_id and dialogue.state in OPEN:
+        if dialogue is None or dialogue.message_id != timeout.unanswered_message_id:
+            return
+        dialogue.timeout_sent = True  # at most one, even one that crossed the final answer (DCF-TMR-007)
+        if dialogue.state in WAITING:
             dialogue.state = DialogueState.TIMED_OUT
-            dialogue.timeout_sent = True
             dialogue.due_time = None
 
     # -- taking back a message of this node's that the peer refused definitively (DCF-ENV-013)
@@ -660,9 +704,9 @@ class Ledger:
             entry = self.notices[key] = _copy_entry(saved)
             # The timers of what comes back: the heaps skip whatever is stale when it falls due.
             heapq.heappush(self._ends, (entry.notice.last_end, key))
-            for channel_id, dialogue in entry.dialogues.items():
+            for dialogue in entry.dialogues.values():
                 if dialogue.state in OPEN:
-                    self._wait(key, channel_id, dialogue.due_time)
+                    self._wait(key, dialogue, dialogue.due_time)
         elif kind == "conference":
             assert isinstance(saved, SavedConference)
             self.conferences.restore(first, second, saved)
@@ -685,37 +729,115 @@ class Ledger:
                 ended.append(entry)
         return ended
 
-    def _wait(self, key: NoticeKey, channel_id: str, due: datetime | None) -> None:
+    def _wait(self, key: NoticeKey, dialogue: Dialogue, at: datetime | None) -> None:
+        """Have the timers look at a dialogue at `at`; earlier looks at it become stale."""
         # Only what this node waits for can time out here: the peer's answers to this party's notices.
-        if due is not None and key[0] == self.party:
-            heapq.heappush(self._due, (due, key, channel_id))
+        if at is not None and key[0] == self.party:
+            dialogue.wake = at
+            heapq.heappush(self._due, (at, key, dialogue.channel_id))
 
     def overdue(self, now: datetime) -> list[tuple[NoticeEntry, Dialogue]]:
         """The dialogues whose answer from the peer was due by `now` and is still awaited."""
         found: list[tuple[NoticeEntry, Dialogue]] = []
         while self._due and self._due[0][0] <= now:
-            due, key, channel_id = heapq.heappop(self._due)
+            at, key, channel_id = heapq.heappop(self._due)
             entry = self.notices.get(key)
             dialogue = entry.dialogues.get(channel_id) if entry is not None else None
-            # A STANDBY or a newer version pushed a later due time; this one is stale (or pushed twice).
-            if entry is None or dialogue is None or dialogue.due_time != due or dialogue.timeout_sent:
+            # A STANDBY, an acknowledgement, a suspension or a newer version set another time; this one is stale.
+            if entry is None or dialogue is None or dialogue.wake != at or dialogue.timeout_sent:
                 continue
-            if any(seen is dialogue for _, seen in found):
+            dialogue.wake = None
+            if entry.notice.state != NoticeState.ACTIVE or dialogue.state not in WAITING:
                 continue
-            if entry.notice.state == NoticeState.ACTIVE and dialogue.state in (
-                DialogueState.PENDING,
-                DialogueState.STANDBY,
-            ):
+            due = self.due(self.channels[channel_id], dialogue)
+            if due is None:
+                self._wait(key, dialogue, now + HELD)  # held by a suspension not yet resumed (DCF-TMR-008)
+                continue
+            dialogue.due_time = due
+            if due > now:
+                self._wait(key, dialogue, due)  # suspended time moved it later
+            else:
                 found.append((entry, dialogue))
         return found
 
+    def due(self, channel: ChannelState, dialogue: Dialogue) -> datetime | None:
+        """When the answer falls due: the response time counted from the running timer's start, the time the
+        channel was suspended left out (DCF-TMR-008); None while a suspension not yet resumed holds it."""
+        wait = channel.response_time(dialogue.kind)
+        if wait is None or dialogue.restarted is None:
+            return dialogue.due_time
+        return _run_out(channel.suspensions, dialogue.restarted, wait)
+
+    def waited(self, channel: ChannelState, dialogue: Dialogue, now: datetime) -> timedelta:
+        """How long the answer has been awaited at `now`: from the message's first acknowledgement, STANDBY
+        restarts included and suspended time excluded (DCF-TMR-016)."""
+        start = dialogue.started or now
+        return max(now - start - _suspended(channel.suspensions, start, now), timedelta(0))
+
+    def start_timer(self, channel: ChannelState, acknowledgement: LogicalAcknowledgement) -> None:
+        """The peer acknowledged one of this node's notice versions: its answer is due at the acknowledgement's
+        stored_time plus the response time, the due time both parties use (DCF-TMR-001)."""
+        entry = self.notices.get((self.party, acknowledgement.notice_id))
+        dialogue = entry.dialogues.get(channel.channel_id) if entry is not None else None
+        if entry is None or dialogue is None or dialogue.message_id != acknowledgement.message_id:
+            return
+        if dialogue.state != DialogueState.PENDING or dialogue.timeout_sent:
+            return  # answered, or timed out, before the acknowledgement was recorded
+        wait = channel.response_time(dialogue.kind)
+        dialogue.started = dialogue.restarted = acknowledgement.stored_time
+        dialogue.due_time = None if wait is None else acknowledgement.stored_time + wait
+        self._wait(entry.key, dialogue, dialogue.due_time)
+
     def hold(self, key: NoticeKey, channel_id: str, until: datetime) -> None:
-        """Look at a dialogue again at `until`: its timer is held while the channel is suspended."""
+        """Look at a dialogue again only at `until` (the faulty variant that never sends a timeout)."""
         entry = self.notices.get(key)
         dialogue = entry.dialogues.get(channel_id) if entry is not None else None
-        if dialogue is not None and dialogue.due_time is not None:
-            dialogue.due_time = max(dialogue.due_time, until)
-            heapq.heappush(self._due, (dialogue.due_time, key, channel_id))
+        if dialogue is not None:
+            self._wait(key, dialogue, until)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """What a stored message was, for the timeouts that name it (DCF-TMR-011)."""
+
+    sender: str
+    body: str
+    kind: MessageKind | None  # the kind of message awaiting an answer, None when it awaits none
+    notice_id: str
+    version: int
+
+
+# The bodies that await an answer, by the MessageKind a timeout names them with (DCF-RSP-001).
+_AWAITING = {
+    "notice": MessageKind.NOTICE,
+    "amendment": MessageKind.AMENDMENT,
+    "conference_proposal": MessageKind.CONFERENCE_PROPOSAL,
+}
+
+
+def _run_out(windows: list[SuspensionWindow], start: datetime, wait: timedelta) -> datetime | None:
+    """When `wait` of time outside every suspension has passed since `start`; None if a suspension not yet
+    resumed stops it first."""
+    moment, left = start, wait
+    for window in sorted(windows, key=lambda w: w.since):
+        if window.until is not None and window.until <= moment:
+            continue
+        if window.since >= moment + left:
+            break
+        left -= max(window.since - moment, timedelta(0))
+        if window.until is None:
+            return None
+        moment = max(moment, window.until)
+    return moment + left
+
+
+def _suspended(windows: list[SuspensionWindow], start: datetime, end: datetime) -> timedelta:
+    """How much of the time from `start` to `end` the channel was suspended."""
+    total = timedelta(0)
+    for window in windows:
+        overlap = min(end, window.until or end) - max(start, window.since)
+        total += max(overlap, timedelta(0))
+    return total
 
 
 def _check_mode(entry: NoticeEntry, envelope: Envelope) -> None:

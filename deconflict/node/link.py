@@ -162,6 +162,7 @@ class PeerLink:
             )
         )
         self.node.acknowledged(self.channel, record.sequence)
+        self.node.ledger.start_timer(self.channel, ack)
         self.node.acknowledgement_received(self.channel, delivery, position)
 
     async def _refused(self, error: RefusedError, record: Record) -> None:

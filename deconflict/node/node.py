@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from deconflict import limits
-from deconflict.bridge.envelope import open_envelope, seal_envelope, signed_payload_to_proto
+from deconflict.bridge.envelope import open_acknowledgement, open_envelope, seal_envelope, signed_payload_to_proto
 from deconflict.client.peer import Delivery
 from deconflict.conflict import ConflictIndex, IndexedNotice
 from deconflict.journal.base import Direction, Entry, Journal, Record
@@ -155,6 +155,8 @@ class Node:
                     _vacate(channel, record.sequence)
             else:
                 self.acknowledged(channel, record.sequence)
+                acknowledgement = open_acknowledgement(envelope_pb2.SignedPayload.FromString(record.payload))
+                self.ledger.start_timer(channel, acknowledgement)
             return
         signed = envelope_pb2.SignedPayload.FromString(record.payload)
         envelope = open_envelope(signed)

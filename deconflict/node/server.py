@@ -13,6 +13,7 @@ from typing import Any
 import grpc
 
 from deconflict.journal.sqlite import remove_journal
+from deconflict.node.alerts import remove_alerts
 from deconflict.node.config import LoadedConfig, ResponsePolicy
 from deconflict.node.faults import Fault
 from deconflict.node.link import PeerLink
@@ -114,6 +115,7 @@ class NodeServer:
         await self.node.close()
         loaded = self.node.loaded
         remove_journal(loaded.journal_path)
+        remove_alerts(loaded.journal_path)
         channels = [channel.model_copy(update={"peer_address": peer_address}) for channel in loaded.config.channels]
         config = loaded.config.model_copy(update={"policy": policy, "channels": channels})
         self.node = Node(replace(loaded, config=config), self._clock)

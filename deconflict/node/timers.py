@@ -22,7 +22,6 @@ from deconflict.rpc.refusal import Refusal
 log = logging.getLogger(__name__)
 
 TICK = 0.2  # seconds
-HELD = timedelta(seconds=1)  # how often a held timer is looked at again
 FAULTY_SILENCE = timedelta(days=1)
 
 
@@ -39,11 +38,8 @@ def tick(node: Node) -> None:
     for entry in node.ledger.expire(now):
         node.conflicts.remove(entry.notice.owner, entry.notice.notice_id)
     for entry, dialogue in node.ledger.overdue(now):
+        # The ledger only lists what is due with suspended time left out (DCF-TMR-008).
         channel = node.ledger.channels[dialogue.channel_id]
-        if channel.suspended:
-            # Timers are held while the channel is suspended (DCF-TMR-008): look again later.
-            node.ledger.hold(entry.key, dialogue.channel_id, now + HELD)
-            continue
         if Fault.NO_TIMEOUT_MESSAGE in node.faults:
             node.ledger.hold(entry.key, dialogue.channel_id, now + FAULTY_SILENCE)  # the faulty variant: silence
             continue
@@ -55,7 +51,7 @@ def tick(node: Node) -> None:
             notice_id=entry.notice.notice_id,
             notice_version=dialogue.version,
             due_time=due,
-            waited=_waited(now, due, channel.response_time(dialogue.kind)),
+            waited=node.ledger.waited(channel, dialogue, now),
         )
         _send(node, dialogue.channel_id, timeout, dialogue.message_id, entry.mode)
     for answer in node.ledger.conferences.open_answers(now):

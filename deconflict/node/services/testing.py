@@ -23,6 +23,7 @@ from deconflict.testing.v1 import test_control_service_pb2 as pb
 from deconflict.v1 import envelope_pb2
 
 # Observations per GetObserved call: a suite reads on from the last position it saw.
+ALERT_LIMIT = 10_000
 PAGE = 1024
 
 _KINDS = {
@@ -101,7 +102,9 @@ class TestControlService:
                     stored_time=stored,
                 )
             )
-        alerts = [event.alert for event in node.alerts if event.channel_id == channel.channel_id]
+        # Every alert since the reset, acknowledged or not: a reset party has few.
+        recorded = await node.alerts.page(include_acknowledged=True, from_id=0, limit=ALERT_LIMIT)
+        alerts = [alert.event().alert for alert in recorded if alert.channel_id == channel.channel_id]
         if not entries and request.from_position > node.journal.size:
             raise Refusal(grpc.StatusCode.OUT_OF_RANGE, f"the journal holds {node.journal.size} entries")
         return pb.GetObservedResponse(observations=observations, alerts=alerts)
