@@ -8,7 +8,9 @@ In this order:
 3. the peer sent more than this node stored (DCF-CHK-006): fetch the rest with Watch and take each envelope
    through intake like any write, since signed envelopes are evidence;
 4. only then, the peer's notices that still differ (DCF-CHK-005): fetch the owner's record with GetNotice and
-   hold it. A notice this node owns is never changed (DCF-CHK-004).
+   hold it. A notice this node owns is never changed (DCF-CHK-004). Not when this node refused a fetched
+   envelope: a record must not overrule a refusal of the evidence. The peer's outbox then meets the same refusal,
+   withdraws the envelope (DCF-ENV-013) and pushes the rest, and the next trade settles what still differs.
 
 What a record changes is not journaled (DCF-JNL-001: envelopes and acknowledgements only); a restarted node
 holds what its envelopes say until it reconciles again, after its next Hello.
@@ -79,8 +81,8 @@ async def reconcile(node: Node, channel: ChannelState, peer: PeerClient) -> Find
         node.alert(AlertKind.ALERT_KIND_REFUSED, f"the checklist of {channel.peer} is unusable: {refusal}", "", channel)
         return findings
     _send_lost_again(node, channel, theirs, acknowledged, findings)
-    await _fetch_envelopes(node, channel, peer, theirs.last_sequence_sent, findings)
-    await _fetch_records(node, channel, peer, theirs, findings)
+    if await _fetch_envelopes(node, channel, peer, theirs.last_sequence_sent, findings):
+        await _fetch_records(node, channel, peer, theirs, findings)
     log.info("%s: checklists traded with %s: %s", node.party, channel.peer, findings)
     return findings
 
@@ -110,17 +112,18 @@ def _send_lost_again(
     channel.acknowledged = min(channel.acknowledged, kept)
 
 
-async def _fetch_envelopes(node: Node, channel: ChannelState, peer: PeerClient, last: int, findings: Findings) -> None:
-    """DCF-CHK-006: Watch from the next sequence expected until `last`, each envelope stored as if written."""
+async def _fetch_envelopes(node: Node, channel: ChannelState, peer: PeerClient, last: int, findings: Findings) -> bool:
+    """DCF-CHK-006: Watch from the next sequence expected until `last`, each envelope stored as if written; False
+    when this node refused one of them."""
     if channel.next_in > last:
-        return
+        return True
     stream = peer.watch(channel.channel_id, channel.next_in)
     try:
         while channel.next_in <= last and node.failed is None:
             async with asyncio.timeout(FETCH_WAIT):
                 signed = await anext(stream)
             if not await _store_fetched(node, channel, signed, last):
-                return
+                return False
             findings.fetched += 1
     except (TimeoutError, StopAsyncIteration):
         log.info("%s: %s sent no more up to sequence %d; GetNotice for what differs", node.party, channel.peer, last)
@@ -130,6 +133,7 @@ async def _fetch_envelopes(node: Node, channel: ChannelState, peer: PeerClient, 
         log.warning("%s: %s refused Watch from %d: %s", node.party, channel.peer, channel.next_in, error)
     finally:
         await stream.aclose()
+    return True
 
 
 async def _store_fetched(node: Node, channel: ChannelState, signed: envelope_pb2.SignedPayload, last: int) -> bool:
@@ -137,11 +141,11 @@ async def _store_fetched(node: Node, channel: ChannelState, signed: envelope_pb2
     try:
         await node.intake.receive(signed, EXCHANGE_BODIES, channel.peer, fetched=True)
     except Refusal as refusal:
-        # Envelopes are stored in order: nothing after this one can be, so GetNotice settles the notices.
+        # Envelopes are stored in order: nothing after this one can be until the peer withdraws it.
         node.alert(
             AlertKind.ALERT_KIND_SEQUENCE_GAP,
             f"an envelope fetched from {channel.peer} is refused ({refusal}): its sequences {channel.next_in} to "
-            f"{last} stay missing",
+            f"{last} stay missing until {channel.peer} withdraws it",
             "",
             channel,
         )

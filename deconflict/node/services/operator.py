@@ -33,7 +33,7 @@ from deconflict.models.response import OperationalResponse, ResponseKind, Unable
 from deconflict.node.incidents import with_incidents
 from deconflict.node.ledger import ChannelState
 from deconflict.node.node import Node, Originated, unknown_reference
-from deconflict.node.outbox import is_refusal, refusal_alert
+from deconflict.node.outbox import is_refusal
 from deconflict.node.services.notice import channel_of, page_token, page_window, record_of
 from deconflict.operator.v1 import operator_service_pb2 as pb
 from deconflict.rpc.handlers import Context
@@ -195,8 +195,10 @@ class OperatorService:
                 if not entries:
                     break
                 for entry in entries:
-                    yield pb.WatchEventsResponse(event=_stored_event(entry.position, entry.record))
                     last = entry.position
+                    if is_refusal(entry.record):
+                        continue  # its alert is the operator's view of it, recorded with the alerts (DCF-ENV-035)
+                    yield pb.WatchEventsResponse(event=_stored_event(entry.position, entry.record))
                 position = entries[-1].position + 1
             while True:
                 event = await queue.get()
@@ -332,9 +334,7 @@ def _stored_event(position: int, record: Record) -> pb.Event:
     signed = envelope_pb2.SignedPayload.FromString(record.payload)
     event = pb.Event(position=position, channel_id=record.channel_id)
     event.time.FromDatetime(record.stored_time)
-    if is_refusal(record):
-        event.alert.CopyFrom(refusal_alert(record))  # a withdrawn message (DCF-ENV-035)
-    elif record.direction == Direction.ACK_IN:
+    if record.direction == Direction.ACK_IN:
         event.acknowledgement.CopyFrom(pb.AcknowledgementEvent(acknowledgement=signed))
     else:
         direction = pb.DIRECTION_IN if record.direction == Direction.IN else pb.DIRECTION_OUT
