@@ -106,6 +106,40 @@ def test_the_coverage_view_lists_must_requirements_without_a_case() -> None:
     assert not set(missing) & cited
 
 
+UNCHECKED_SECTION = "### What the suite does not check, and why"
+
+
+def _listed_unchecked(requirements: dict[str, object]) -> set[str]:
+    """The requirement IDs the README's table names, with ranges ("A to B", one chapter) expanded."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split(UNCHECKED_SECTION, 1)[1].split("\n## ", 1)[0]
+    listed: set[str] = set()
+    for row in section.splitlines():
+        if not row.startswith("| DCF-"):
+            continue
+        first = row.split("|")[1]
+        for start, end in re.findall(r"(DCF-[A-Z]+-\d{3})(?: to (DCF-[A-Z]+-\d{3}))?", first):
+            if not end:
+                listed.add(start)
+                continue
+            prefix = start[:-3]
+            assert end.startswith(prefix), row
+            listed |= {f"{prefix}{n:03d}" for n in range(int(start[-3:]), int(end[-3:]) + 1)}
+    unknown = listed - set(requirements)
+    assert not unknown, f"the README names requirements the specification does not have: {sorted(unknown)}"
+    return listed
+
+
+def test_the_readme_says_why_each_must_requirement_without_a_case_has_none_dcf_gen_013() -> None:
+    """The coverage view and the README's table of unchecked requirements name the same MUST requirements."""
+    requirements = load_requirements()
+    missing = set(uncovered(all_cases().values(), requirements))
+    listed = {rid for rid in _listed_unchecked(requirements) if requirements[rid].level.startswith("MUST")}
+    unexplained, stale = sorted(missing - listed), sorted(listed - missing)
+    assert not unexplained, f"MUST requirements no case checks, not in the README's table: {unexplained}"
+    assert not stale, f"requirements the README's table lists that a case now checks: {stale}"
+
+
 def test_reports_text_json_and_junit() -> None:
     results = [
         Result("a.passes", ("DCF-ENV-028",), PASSED, 0.5),

@@ -96,6 +96,12 @@ CHECK = textwrap.dedent(
 
     schema = resources.files("deconflict") / "proto" / "deconflict" / "v1" / "notice.proto"
     assert "message FlightNotice" in schema.read_text()
+
+    # The conformance suite finds the vectors it sends in the installed package.
+    from deconflict.conformance.cases.codec import vectors_folder
+    folder = vectors_folder()
+    assert folder is not None and folder.is_relative_to(Path(deconflict.__file__).resolve().parent), folder
+    assert any(folder.rglob("*.json")), folder
     print("wheel ok:", len(data), "bytes")
     """
 )
@@ -140,6 +146,11 @@ def test_wheel_contents(wheel):
         for path in SPEC.rglob("*"):
             if path.is_file() and "__pycache__" not in path.parts:
                 assert f"deconflict/_spec/{path.relative_to(SPEC).as_posix()}" in names
+    # So do the golden vectors, which the suite's codec cases send through the wire.
+    vectors = ROOT / "vectors"
+    for path in vectors.rglob("*"):
+        if path.is_file():
+            assert f"deconflict/_vectors/{path.relative_to(vectors).as_posix()}" in names
 
 
 def test_wheel_installs_and_works_outside_the_tree(wheel, tmp_path):

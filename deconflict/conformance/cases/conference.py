@@ -944,3 +944,46 @@ async def cancellation_fields(s: Session) -> None:
         broken = spoiled(s, "conference_cancellation", _cancellation(proposal.conference_id), spoil)
         await expect_invalid(s.deliver(broken), path)
     await _expect_state(s, proposal.conference_id, PROPOSED)
+
+
+# -- 7.7 and 8.6: what the party's operators are told
+
+
+async def _alerted(s: Session, kind: int, subject: str, *, within: float = 5.0) -> bool:
+    """Whether the party raises an alert of `kind` about `subject` within `within` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        if any(a.kind == kind and a.subject_id == subject for a in await s.alerts()):
+            return True
+        if asyncio.get_running_loop().time() >= deadline:
+            return False
+        await asyncio.sleep(0.1)
+
+
+@case("conference.cancellation_alerts_the_operator", "DCF-CNF-040")
+async def cancellation_alerts(s: Session) -> None:
+    """A cancellation the party stores, received or sent, raises an operator alert naming the conference, and
+    nobody answers it."""
+    await s.hello()
+    proposal = _proposal(s)
+    await _party_proposes(s, proposal)
+    delivered = await s.send("conference_cancellation", _cancellation(proposal.conference_id))
+    kind = operator_pb.ALERT_KIND_CONFERENCE_CANCELLED
+    expect(await _alerted(s, kind, proposal.conference_id), f"an alert about {proposal.conference_id}", "none")
+    conference_id, _ = await _scheduled(s)
+    await s.originate("conference_cancellation", _cancellation(conference_id))
+    expect(await _alerted(s, kind, conference_id), f"an alert about {conference_id}, which it cancelled", "none")
+    answer = await s.answer_to(delivered.acknowledgement.message_id, within=0.5)
+    expect(answer is None, "no operational response to a cancellation (DCF-RSP-001)", answer)
+
+
+@case("conference.incident_report_alerts_the_operator", "DCF-INC-006")
+async def incident_alerts(s: Session) -> None:
+    """An incident report the party receives raises an operator alert naming the incident; it is not answered."""
+    await s.hello()
+    report = incident(s)
+    delivered = await s.send("incident_report", report)
+    kind = operator_pb.ALERT_KIND_INCIDENT_REPORTED
+    expect(await _alerted(s, kind, report.incident_id), f"an alert about {report.incident_id}", "none")
+    answer = await s.answer_to(delivered.acknowledgement.message_id, within=1.0)
+    expect(answer is None, "no operational response to an incident report", answer)

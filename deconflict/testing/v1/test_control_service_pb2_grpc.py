@@ -74,7 +74,10 @@ class TestControlServiceServicer:
     def Originate(self, request, context):
         """Makes the party originate one message on a channel, as its operator
         would: the party fills in the header and applies its own rules. A message
-        its rules forbid is refused with the status its peer would get.
+        its rules forbid is refused with the status its peer would get. A
+        conference proposal gets the agenda items the party adds by itself, as its
+        operator's would: a review of every incident since the channel's last
+        conference record (DCF-CNF-030).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -45,7 +45,10 @@ class TestControlServiceStub:
     Originate: _grpc.UnaryUnaryMultiCallable[_test_control_service_pb2.OriginateRequest, _test_control_service_pb2.OriginateResponse]
     """Makes the party originate one message on a channel, as its operator
     would: the party fills in the header and applies its own rules. A message
-    its rules forbid is refused with the status its peer would get.
+    its rules forbid is refused with the status its peer would get. A
+    conference proposal gets the agenda items the party adds by itself, as its
+    operator's would: a review of every incident since the channel's last
+    conference record (DCF-CNF-030).
     """
     GetObserved: _grpc.UnaryUnaryMultiCallable[_test_control_service_pb2.GetObservedRequest, _test_control_service_pb2.GetObservedResponse]
     """What the party has stored on a channel since a position: the messages it
@@ -69,7 +72,10 @@ class TestControlServiceAsyncStub(TestControlServiceStub):
     Originate: _aio.UnaryUnaryMultiCallable[_test_control_service_pb2.OriginateRequest, _test_control_service_pb2.OriginateResponse]  # type: ignore[assignment]
     """Makes the party originate one message on a channel, as its operator
     would: the party fills in the header and applies its own rules. A message
-    its rules forbid is refused with the status its peer would get.
+    its rules forbid is refused with the status its peer would get. A
+    conference proposal gets the agenda items the party adds by itself, as its
+    operator's would: a review of every incident since the channel's last
+    conference record (DCF-CNF-030).
     """
     GetObserved: _aio.UnaryUnaryMultiCallable[_test_control_service_pb2.GetObservedRequest, _test_control_service_pb2.GetObservedResponse]  # type: ignore[assignment]
     """What the party has stored on a channel since a position: the messages it
@@ -102,7 +108,10 @@ class TestControlServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_test_control_service_pb2.OriginateResponse, _abc.Awaitable[_test_control_service_pb2.OriginateResponse]]:
         """Makes the party originate one message on a channel, as its operator
         would: the party fills in the header and applies its own rules. A message
-        its rules forbid is refused with the status its peer would get.
+        its rules forbid is refused with the status its peer would get. A
+        conference proposal gets the agenda items the party adds by itself, as its
+        operator's would: a review of every incident since the channel's last
+        conference record (DCF-CNF-030).
         """
 
     @_abc_1.abstractmethod
