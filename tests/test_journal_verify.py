@@ -31,7 +31,13 @@ from deconflict.journal import evidence as journal_evidence
 from deconflict.journal import sqlite as journal_sqlite
 from deconflict.journal.verify import Problem, Verification, VerifyError, verify_journal
 from deconflict.models.envelope import ACKNOWLEDGEMENT_TYPE, ENVELOPE_TYPE
-from deconflict.transparency.checkpoint import Checkpoint, CheckpointKey, journal_origin, sign_checkpoint
+from deconflict.transparency.checkpoint import (
+    Checkpoint,
+    CheckpointKey,
+    journal_origin,
+    open_checkpoint,
+    sign_checkpoint,
+)
 from deconflict.transparency.merkle import MerkleTree, verify_consistency, verify_inclusion
 from deconflict.transparency.note import format_verifier_key, public_key_bytes
 from deconflict.v1 import envelope_pb2
@@ -357,8 +363,6 @@ def test_signed_checkpoints_are_compared_and_a_backup_cut_short_shows_against_th
     channel = CHANNELS[0]
     tree = trees[channel]
     key = CheckpointKey(PARTY, "key-1", public_key_bytes(KEY))
-    from deconflict.transparency.checkpoint import open_checkpoint
-
     signed = [open_checkpoint(_checkpoint(channel, tree, size), [key]) for size in (0, 10, tree.size)]
     verification = verify_journal(path, signed)
     assert verification.ok
@@ -376,9 +380,10 @@ def test_signed_checkpoints_are_compared_and_a_backup_cut_short_shows_against_th
 
     # A checkpoint whose root is not the journal's at its size, and one of another channel's journal.
     other = MerkleTree.of_entries([b"another history"] * tree.size)
-    wrong = verify_journal(path, [open_checkpoint(_checkpoint(channel, other, tree.size), [key])])
+    wrong = verify_journal(path, [signed[1], open_checkpoint(_checkpoint(channel, other, tree.size), [key])])
     assert wrong.first is not None
     assert wrong.first.problem == Problem.CHECKPOINT
+    assert f"one of its entries 10 to {tree.size - 1} differs" in wrong.first.text  # 0 to 9 are as signed
     with pytest.raises(VerifyError, match="not of a channel of this journal"):
         verify_journal(path, [open_checkpoint(_checkpoint("ch-elsewhere", tree, 5), [key])])
 

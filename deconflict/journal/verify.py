@@ -156,29 +156,34 @@ def verify_journal(path: Path, checkpoints: Sequence[SignedCheckpoint] = ()) -> 
     for signed in checkpoints:
         channel = _channel_of(signed, heads)
         size = signed.checkpoint.size
-        root = EMPTY_ROOT if size == 0 else roots_at.get((channel, size))
-        match = CheckpointMatch(signed, channel, root)
-        matches.append(match)
+        matches.append(CheckpointMatch(signed, channel, EMPTY_ROOT if size == 0 else roots_at.get((channel, size))))
+    matched = {(match.channel_id, match.signed.checkpoint.size) for match in matches if match.matches}
+    for match in matches:
         if not match.matches:
-            findings.append(_checkpoint_finding(match, trees.get(channel)))
+            # The entries up to the largest size signed and matched are as signed: the first that differs is after.
+            size = match.signed.checkpoint.size
+            start = max((good for channel, good in matched if channel == match.channel_id and good < size), default=0)
+            findings.append(_checkpoint_finding(match, trees.get(match.channel_id), start))
     # By position (the scan's order; a head's finding may name an earlier one), then those without one.
     findings.sort(key=lambda finding: (finding.position is None, finding.position or 0))
     return Verification(path, present, heads.size, channels, tuple(matches), tuple(findings))
 
 
 def _missing(expected: int, position: int) -> Finding:
-    which = f"entry {expected} is" if position == expected + 1 else f"entries {expected} to {position - 1} are"
-    return Finding(Problem.REMOVED, f"{which} missing", expected)
+    others = "" if position == expected + 1 else f", and so are entries {expected + 1} to {position - 1}"
+    return Finding(Problem.REMOVED, f"missing{others}", expected)
 
 
 def _head_findings(heads: StoredHeads, end: int, last_link: bytes | None, found: list[Finding]) -> list[Finding]:
     if heads.size is None:
         return [Finding(Problem.HEAD, "the journal has no head: it was not written by its writer")]
     if heads.size > end:
-        which = f"entry {end} is" if heads.size == end + 1 else f"entries {end} to {heads.size - 1} are"
-        return [Finding(Problem.REMOVED, f"{which} missing: the journal's head records {heads.size}", end)]
+        others = "" if heads.size == end + 1 else f", and so are entries {end + 1} to {heads.size - 1}"
+        return [Finding(Problem.REMOVED, f"missing{others}: the journal's head records {heads.size}", end)]
     if heads.size < end:
-        return [Finding(Problem.ADDED, f"the journal's head records {heads.size} entries only", heads.size)]
+        return [
+            Finding(Problem.ADDED, f"not written by the journal's writer: its head records {heads.size}", heads.size)
+        ]
     if heads.link != last_link and not any(finding.position == end - 1 for finding in found):
         return [Finding(Problem.HEAD, f"the journal's head does not hold the link of its last entry, {end - 1}")]
     return []
@@ -205,15 +210,15 @@ def _channel_of(signed: SignedCheckpoint, heads: StoredHeads) -> str:
     raise VerifyError(f"the checkpoint of {signed.checkpoint.origin} is not of a channel of this journal")
 
 
-def _checkpoint_finding(match: CheckpointMatch, tree: CompactRange | None) -> Finding:
+def _checkpoint_finding(match: CheckpointMatch, tree: CompactRange | None, start: int) -> Finding:
     checkpoint = match.signed.checkpoint
     held = tree.size if tree is not None else 0
     signer = ", ".join(match.signed.signed_by)
     if match.root is None:
-        which = f"entry {held}" if checkpoint.size == held + 1 else f"entries {held} to {checkpoint.size - 1}"
+        others = "" if checkpoint.size == held + 1 else f", and so are its entries {held + 1} to {checkpoint.size - 1}"
         return Finding(
             Problem.REMOVED,
-            f"{which} of the channel are missing: it holds {held}, and {signer} signed a checkpoint of "
+            f"missing{others}: the channel holds {held} entries, and {signer} signed a checkpoint of "
             f"{checkpoint.size} at time {checkpoint.time}",
             channel_id=match.channel_id,
             index=held,
@@ -221,6 +226,6 @@ def _checkpoint_finding(match: CheckpointMatch, tree: CompactRange | None) -> Fi
     return Finding(
         Problem.CHECKPOINT,
         f"its first {checkpoint.size} entries do not give the root {_b64(checkpoint.root)} that {signer} signed at "
-        f"time {checkpoint.time}: one of them differs",
+        f"time {checkpoint.time}: one of its entries {start} to {checkpoint.size - 1} differs",
         channel_id=match.channel_id,
     )
