@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from deconflict.cli import alerts, conference, conformance, demo, notices, serve, watch
+from deconflict.cli import alerts, conference, conformance, demo, journal, notices, serve, watch
 
 app = typer.Typer(
     name="deconflict",
@@ -27,6 +27,7 @@ app.command("status")(watch.status)
 app.add_typer(notices.notice_app, name="notice")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(conference.app, name="conference")
+app.add_typer(journal.app, name="journal")
 app.command("demo")(demo.demo)
 app.add_typer(conformance.app, name="conformance")
 

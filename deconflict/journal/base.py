@@ -56,6 +56,8 @@ class JournalStats:
     commits: int
     records_committed: int
     largest_batch: int
+    # Time the writer thread spent hashing the tamper evidence of the records committed (deconflict.journal.evidence).
+    evidence_seconds: float = 0.0
 
 
 class JournalError(Exception):

@@ -16,6 +16,11 @@ Why this shape (docs/spec/02-envelope.md DCF-ENV-031; the performance budget):
 
 Positions are assigned at `append` time, on the loop thread, so call order is position order and the writer only
 stores what it is given. The file carries `PRAGMA application_id` and its schema version in `PRAGMA user_version`.
+
+Tamper evidence (deconflict.journal.evidence): the writer thread hashes each batch before its transaction, never
+the loop thread: each entry's link in the chain over the file, and each channel's Merkle tree, whose heads are
+stored in the same transaction as the entries. Schema version 2 added them; a version 1 file is upgraded when a
+writer opens it (the evidence then vouches for the entries as they were at the upgrade), and read as it is.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -43,19 +49,31 @@ from deconflict.journal.base import (
     JournalUnavailableError,
     Record,
 )
+from deconflict.journal.evidence import FIRST_LINK, EntryRow, Evidence
+from deconflict.transparency.merkle import CompactRange
 
 if sys.platform != "win32":
     import fcntl
 
-__all__ = ["SCHEMA_VERSION", "SqliteJournal", "open_journal", "read_journal", "remove_journal"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "SqliteJournal",
+    "StoredHeads",
+    "open_journal",
+    "read_evidence",
+    "read_journal",
+    "remove_journal",
+]
 
 _log = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+# Versions a reader reads as they are; a writer upgrades version 1 (see _upgrade).
+_READABLE_VERSIONS: Final = (1, 2)
 # "DCFJ": marks the file as a deconflict journal, so a stranger's SQLite file is refused, not migrated.
 APPLICATION_ID: Final = 0x4443464A
 
-_SCHEMA: Final = """
+_SCHEMA_V1: Final = """
 CREATE TABLE entries (
     position INTEGER PRIMARY KEY,
     channel_id TEXT NOT NULL,
@@ -70,8 +88,20 @@ CREATE TABLE entries (
 ) STRICT;
 CREATE INDEX entries_by_sequence ON entries (channel_id, direction, sequence);
 """
+# Version 2, for a new file as for an upgraded one (so both have the same schema): each entry's link, the file's
+# head (size and last link) and each channel's tree head (size, root, compact range), all written by the writer in
+# the transaction of the entries they cover.
+_SCHEMA_V2: Final = (
+    "ALTER TABLE entries ADD COLUMN link BLOB",
+    "CREATE TABLE journal_head (singleton INTEGER PRIMARY KEY CHECK (singleton = 0), size INTEGER NOT NULL, "
+    "link BLOB NOT NULL) STRICT",
+    "CREATE TABLE channel_heads (channel_id TEXT PRIMARY KEY, size INTEGER NOT NULL, root BLOB NOT NULL, "
+    "subtrees BLOB NOT NULL) STRICT",
+)
 _COLUMNS: Final = "position, channel_id, direction, message_id, sender, sequence, kind, payload, stored_time_us, meta"
-_INSERT: Final = f"INSERT INTO entries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT: Final = f"INSERT INTO entries ({_COLUMNS}, link) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_SET_JOURNAL_HEAD: Final = "INSERT OR REPLACE INTO journal_head (singleton, size, link) VALUES (0, ?, ?)"
+_SET_CHANNEL_HEAD: Final = "INSERT OR REPLACE INTO channel_heads (channel_id, size, root, subtrees) VALUES (?, ?, ?, ?)"
 _PAGE: Final = f"SELECT {_COLUMNS} FROM entries WHERE position >= ? ORDER BY position LIMIT ?"
 
 SYNCHRONOUS_MODES: Final = ("FULL", "NORMAL")
@@ -100,9 +130,8 @@ _MICROSECOND: Final = timedelta(microseconds=1)
 _DIRECTIONS: Final = {d.value: d for d in Direction}
 _RECEIVED: Final = Direction.IN.value
 
-# A row as inserted: position, then the record's fields with the time in integer microseconds UTC.
-_Row = tuple[int, str, str, str, str, int, str, bytes, int, bytes]
-_Item = tuple[_Row, asyncio.Future[int]]
+# A row as inserted (EntryRow): position, then the record's fields with the time in integer microseconds UTC.
+_Item = tuple[EntryRow, asyncio.Future[int]]
 
 
 def open_journal(path: Path, *, synchronous: str = "FULL") -> SqliteJournal:
@@ -147,6 +176,8 @@ class SqliteJournal:
         self._commits = 0
         self._records_committed = 0
         self._largest_batch = 0
+        self._evidence = Evidence()  # the writer thread's alone, once open
+        self._evidence_seconds = 0.0
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._readers_closed = False
@@ -237,7 +268,7 @@ class SqliteJournal:
 
     @property
     def stats(self) -> JournalStats:
-        return JournalStats(self._commits, self._records_committed, self._largest_batch)
+        return JournalStats(self._commits, self._records_committed, self._largest_batch, self._evidence_seconds)
 
     @property
     def writer_thread_id(self) -> int | None:
@@ -253,7 +284,12 @@ class SqliteJournal:
     def _run(self) -> None:
         try:
             connection = _connect_writer(self.path, self.synchronous)
-            self._size = _stored_size(connection)
+            try:
+                self._evidence = _load_evidence(connection, self.path)
+            except BaseException:
+                connection.close()
+                raise
+            self._size = self._evidence.size
         except BaseException as exc:
             self._open_error = exc
             self._ready.set()
@@ -305,8 +341,18 @@ class SqliteJournal:
 
     def _commit(self, connection: sqlite3.Connection, batch: list[_Item]) -> None:
         try:
+            # Hashed before the transaction, so the write lock is held for the inserts only. A failure past this
+            # point stops the journal, so the evidence needs no rollback: a restart loads it from the file.
+            started = time.perf_counter()
+            evidence = self._evidence
+            rows = [(*row, evidence.add(row)) for row, _ in batch]
+            channels = {row[1] for row, _ in batch}
+            heads = [(channel, *_channel_head(evidence.channels[channel])) for channel in channels]
+            self._evidence_seconds += time.perf_counter() - started
             connection.execute("BEGIN IMMEDIATE")
-            connection.executemany(_INSERT, [row for row, _ in batch])
+            connection.executemany(_INSERT, rows)
+            connection.execute(_SET_JOURNAL_HEAD, (evidence.size, evidence.link))
+            connection.executemany(_SET_CHANNEL_HEAD, heads)
             if self.before_commit is not None:
                 self.before_commit(connection)
             connection.execute("COMMIT")
@@ -460,10 +506,55 @@ def read_journal(path: Path, from_position: int = 0) -> Iterator[Entry]:
         connection.close()
 
 
+@dataclass(frozen=True, slots=True)
+class StoredHeads:
+    """The heads as the writer last stored them: the file's size and last link, and each channel's tree head."""
+
+    size: int | None  # None: the file has no head
+    link: bytes | None
+    channels: dict[str, tuple[int, bytes, bytes]]  # channel id -> size, root, compact range (CompactRange.to_bytes)
+
+
+@contextlib.contextmanager
+def read_evidence(path: Path) -> Iterator[tuple[StoredHeads, Iterator[tuple[EntryRow, bytes | None]]]]:
+    """The heads and every entry as stored, with its link, in position order, all from one snapshot of the file:
+    read-only, without the writer's lock, while a node appends. (The snapshot holds the WAL from being copied back
+    while it is read.) A journal of schema version 1 keeps no evidence: JournalFormatError."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no journal at {path}")
+    connection = _connect_reader(Path(path))
+    try:
+        version = _check_format(connection, Path(path))
+        if version < SCHEMA_VERSION:
+            raise JournalFormatError(
+                f"{path} is a journal of schema version {version}, which keeps no tamper evidence; a node of this "
+                f"release adds it (schema version {SCHEMA_VERSION}) when it opens the journal"
+            )
+        connection.execute("BEGIN")
+        head = connection.execute("SELECT size, link FROM journal_head").fetchone()
+        channels = {
+            channel: (size, root, subtrees)
+            for channel, size, root, subtrees in connection.execute(
+                "SELECT channel_id, size, root, subtrees FROM channel_heads"
+            )
+        }
+        heads = StoredHeads(None, None, channels) if head is None else StoredHeads(head[0], head[1], channels)
+        yield heads, _rows_with_links(connection)
+    finally:
+        connection.close()  # ends the read transaction
+
+
+def _rows_with_links(connection: sqlite3.Connection) -> Iterator[tuple[EntryRow, bytes | None]]:
+    cursor = connection.execute(f"SELECT {_COLUMNS}, link FROM entries ORDER BY position")
+    while rows := cursor.fetchmany(_PAGE_SIZE):
+        for *row, link in rows:
+            yield tuple(row), link
+
+
 # -- rows ------------------------------------------------------------------------------------------------------
 
 
-def _row(position: int, record: Record) -> _Row:
+def _row(position: int, record: Record) -> EntryRow:
     """Check a record's types on the caller's thread and flatten it to a row.
 
     Bytes must be `bytes`: a bytearray changed by the caller before the writer reads it would be stored with
@@ -548,6 +639,8 @@ def _connect_writer(path: Path, synchronous: str) -> sqlite3.Connection:
         connection.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's job, off the commit path
         if version == 0:
             _create_schema(connection)
+        elif version < SCHEMA_VERSION:
+            _upgrade(connection, path)
     except BaseException:
         connection.close()
         raise
@@ -562,7 +655,8 @@ def _connect_reader(path: Path) -> sqlite3.Connection:
 
 
 def _check_format(connection: sqlite3.Connection, path: Path) -> int:
-    """Return the file's schema version (0: an empty file, to be created), or refuse a file that is not ours."""
+    """Return the file's schema version (0: an empty file, to be created; 1: a file without tamper evidence, read
+    as it is or upgraded by a writer), or refuse a file that is not ours."""
     try:
         (application_id,) = connection.execute("PRAGMA application_id").fetchone()
         (version,) = connection.execute("PRAGMA user_version").fetchone()
@@ -573,20 +667,94 @@ def _check_format(connection: sqlite3.Connection, path: Path) -> int:
         return 0
     if application_id != APPLICATION_ID:
         raise JournalFormatError(f"{path} is not a deconflict journal (application_id {application_id:#x})")
-    if version != SCHEMA_VERSION:
+    if version not in _READABLE_VERSIONS:
         raise JournalFormatError(
-            f"{path} is a journal of schema version {version}; this code reads schema version {SCHEMA_VERSION} only"
-            " (open it with the matching release, or migrate it)"
+            f"{path} is a journal of schema version {version}; this code reads schema version {SCHEMA_VERSION}"
+            " (and upgrades version 1): open it with the matching release"
         )
     return int(version)
 
 
 def _create_schema(connection: sqlite3.Connection) -> None:
-    # executescript commits first; the explicit transaction makes table, index and version appear together.
+    # executescript commits first; the explicit transaction makes tables, index, heads and version appear together.
     connection.executescript(
-        f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA application_id = {APPLICATION_ID}; "
-        f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+        f"BEGIN IMMEDIATE; {_SCHEMA_V1} {'; '.join(_SCHEMA_V2)}; "
+        f"INSERT INTO journal_head (singleton, size, link) VALUES (0, 0, x'{FIRST_LINK.hex()}'); "
+        f"PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
     )
+
+
+def _upgrade(connection: sqlite3.Connection, path: Path) -> None:
+    """Version 1 to 2, in one transaction: add the evidence columns and tables, and compute the evidence of every
+    entry already there (one pass; it vouches for the entries as they are now)."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _SCHEMA_V2:
+            connection.execute(statement)
+        evidence = Evidence()
+        while True:
+            rows = connection.execute(_PAGE, (evidence.size, _PAGE_SIZE)).fetchall()
+            if rows and rows[0][0] != evidence.size:
+                raise JournalFormatError(f"journal {path} has no entry {evidence.size}: it cannot be upgraded")
+            connection.executemany(
+                "UPDATE entries SET link = ? WHERE position = ?", [(evidence.add(row), row[0]) for row in rows]
+            )
+            if len(rows) < _PAGE_SIZE:
+                break
+        connection.execute(_SET_JOURNAL_HEAD, (evidence.size, evidence.link))
+        connection.executemany(
+            _SET_CHANNEL_HEAD, [(channel, *_channel_head(tree)) for channel, tree in evidence.channels.items()]
+        )
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    _log.warning(
+        "journal %s upgraded to schema version %d: its tamper evidence starts now, for its %d entries as they are",
+        path,
+        SCHEMA_VERSION,
+        evidence.size,
+    )
+
+
+def _channel_head(tree: CompactRange) -> tuple[int, bytes, bytes]:
+    return tree.size, tree.root(), tree.to_bytes()
+
+
+def _load_evidence(connection: sqlite3.Connection, path: Path) -> Evidence:
+    """The writer's evidence, from the heads; refused if they do not match the entries (a few reads, not a pass).
+
+    A file whose head does not match its last entry was cut short, or written, by someone else than its writer:
+    appending to it would hand out positions the peer may already hold in acknowledgements (DCF-JNL-005).
+    """
+    head = connection.execute("SELECT size, link FROM journal_head").fetchone()
+    stored = _stored_size(connection)
+    last = connection.execute("SELECT link FROM entries WHERE position = ?", (stored - 1,)).fetchone()
+    channels: dict[str, CompactRange] = {}
+    problem = None
+    try:
+        for channel, size, root, subtrees in connection.execute(
+            "SELECT channel_id, size, root, subtrees FROM channel_heads"
+        ):
+            tree = channels[channel] = CompactRange.from_bytes(size, subtrees)
+            if tree.root() != root:
+                problem = f"the head of channel {channel} has a root that is not its tree's"
+    except ValueError as error:
+        problem = f"a channel head is malformed ({error})"
+    if head is None:
+        problem = "it has no head"
+    elif head[0] != stored:
+        problem = f"its head records {head[0]} entries, and it holds {stored}"
+    elif head[1] != (FIRST_LINK if last is None else last[0]):
+        problem = f"its head's link is not that of its last entry, {stored - 1}"
+    elif sum(tree.size for tree in channels.values()) != stored:
+        problem = f"its channel heads do not add up to its {stored} entries"
+    if problem is not None:
+        raise JournalFormatError(
+            f"journal {path} was changed outside its writer: {problem}; see `deconflict journal verify {path}`"
+        )
+    return Evidence(stored, head[1], channels)
 
 
 def _stored_size(connection: sqlite3.Connection) -> int:
