@@ -196,6 +196,15 @@ def test_the_command_line_checks_a_node_it_starts_and_writes_every_report(tmp_pa
     assert ElementTree.parse(tmp_path / "r.xml").getroot().get("failures") == "0"
 
 
+def test_conformance_with_only_a_config_runs_the_suite(tmp_path: Path) -> None:
+    """`deconflict conformance --config FILE` is `deconflict conformance run --config FILE`."""
+    missing = tmp_path / "no-target.toml"
+    done = subprocess.run([*CLI, "conformance", "--config", str(missing)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "the target file cannot be used" in done.stderr
+    assert str(missing) in done.stderr
+
+
 def test_a_failing_party_makes_the_command_exit_1(tmp_path: Path) -> None:
     write_node(tmp_path, (Fault.SKIP_SEQUENCE_CHECK,))
     serve = f'command = ["{sys.executable}", "-m", "deconflict", "serve", "--config", "{{dir}}/node.toml", "--testing"]'

@@ -39,6 +39,18 @@ known_failing = []
 """
 
 
+@app.callback(invoke_without_command=True)
+def conformance(
+    context: typer.Context,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Run every case against this target: as `run --config`.")
+    ] = None,
+) -> None:
+    """Check a party under test: `deconflict conformance --config target.toml` runs the whole suite."""
+    if context.invoked_subcommand is None and config is not None:
+        context.invoke(run, config=config)
+
+
 @app.command("run")
 def run(
     config: Annotated[
