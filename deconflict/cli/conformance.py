@@ -33,7 +33,7 @@ TARGET_TOML = """\
 # The party the suite checks (see `deconflict conformance run --help`).
 party = "party-under-test"
 agreement = "agreement.toml"
-features = ["core"]
+features = ["core", "streaming"]  # what the reference node implements
 address = "127.0.0.1:{port}"
 known_failing = []
 """

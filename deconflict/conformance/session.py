@@ -127,6 +127,15 @@ class EnvelopeWriter:
             payload_type="deconflict.v1.Envelope", payload=message.SerializeToString(deterministic=True)
         )
 
+    def spoiled(
+        self, body: str, value: object, spoil: Callable[[envelope_pb2.Envelope], object], **header: Any
+    ) -> envelope_pb2.SignedPayload:
+        """A valid message of this side, changed by `spoil` once built so that it carries what no model allows,
+        sealed as it is."""
+        message = self.proto(body, value, **header)
+        spoil(message)
+        return self.raw(message)
+
     async def deliver(self, signed: envelope_pb2.SignedPayload) -> Delivery:
         """Send with the RPC that takes the body; the sequence moves on when the party stores it."""
         body = decode_envelope(signed.payload).WhichOneof("body") or ""
@@ -173,6 +182,10 @@ class Session(EnvelopeWriter):
 
     async def hello(self, **changes: Any) -> Any:
         """Say Hello as the peer, with the agreement's hash and version unless `changes` says otherwise."""
+        return await self.peer.hello(self.hello_model(**changes))
+
+    def hello_model(self, **changes: Any) -> Hello:
+        """The suite's Hello: the agreement's hash and version unless `changes` says otherwise."""
         fields: dict[str, Any] = {
             "channel_id": self.channel_id,
             "party": self.party,
@@ -183,7 +196,7 @@ class Session(EnvelopeWriter):
             "implementation": "deconflict conformance suite",
         }
         fields.update(changes)
-        return await self.peer.hello(Hello.model_validate(fields))
+        return Hello.model_validate(fields)
 
     async def refusal(self, call: Any) -> RefusedError:
         """The refusal `call` (an awaitable) must end in; a CaseFailedError when it succeeds."""

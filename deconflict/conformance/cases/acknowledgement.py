@@ -9,24 +9,22 @@ suite's acknowledgement, as DCF-TMR-001 says.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
-from google.protobuf import message_factory
-from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from deconflict.bridge.envelope import decode_envelope, seal_acknowledgement, signed_payload_to_proto
+from deconflict.bridge.envelope import decode_envelope
 from deconflict.client.peer import Delivery
 from deconflict.client.retry import RefusedError
 from deconflict.conformance.case import CaseFailedError, CaseSkippedError, case, expect
+from deconflict.conformance.peer import serving
 from deconflict.conformance.session import ORIGIN, Session, flight_level
 from deconflict.models.channel import IncidentReport, InvolvedAircraft, Resumption, Suspension
 from deconflict.models.conference import (
@@ -49,7 +47,6 @@ from deconflict.models.notice import (
     NoticeCategory,
 )
 from deconflict.models.response import (
-    LogicalAcknowledgement,
     MessageKind,
     OperationalResponse,
     ResponseKind,
@@ -57,18 +54,11 @@ from deconflict.models.response import (
     UnableReason,
 )
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
-from deconflict.rpc.handlers import Behaviour, Context, service_handler
-from deconflict.rpc.refusal import Refusal
-from deconflict.rpc.server import bind, build_server
 from deconflict.testing.v1 import test_control_service_pb2 as control_pb
 from deconflict.v1 import (
-    channel_pb2,
-    channel_service_pb2,
     conference_pb2,
-    conference_service_pb2,
     envelope_pb2,
     notice_pb2,
-    notice_service_pb2,
     response_pb2,
 )
 
@@ -246,183 +236,6 @@ def _timeout_for(
     return ResponseTimeout.model_validate(fields)
 
 
-# The suite as the party's listening peer (Reset with peer_address).
-
-_SERVICES = (
-    notice_service_pb2.DESCRIPTOR.services_by_name["NoticeService"],
-    conference_service_pb2.DESCRIPTOR.services_by_name["ConferenceService"],
-    channel_service_pb2.DESCRIPTOR.services_by_name["ChannelService"],
-)
-_WRITES = frozenset(
-    {
-        "SubmitNotice",
-        "AmendNotice",
-        "CancelNotice",
-        "RespondToNotice",
-        "ProposeConference",
-        "AnswerConference",
-        "RecordConference",
-        "CancelConference",
-        "Suspend",
-        "Resume",
-        "ReportIncident",
-        "NotifyTimeout",
-    }
-)
-_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
-
-
-@dataclass(frozen=True)
-class _Pushed:
-    """One write the party made to the suite, with the acknowledgement the suite gave."""
-
-    method: str
-    envelope: envelope_pb2.Envelope
-    acknowledgement: envelope_pb2.SignedPayload
-
-    @property
-    def opened(self) -> response_pb2.LogicalAcknowledgement:
-        return response_pb2.LogicalAcknowledgement.FromString(self.acknowledgement.payload)
-
-
-@dataclass
-class Listener:
-    """The suite's node as the party's peer: it answers Hello and heartbeats, and stores and acknowledges every write
-    as chapter 5 says (response_due_time included), the same message twice with the same acknowledgement."""
-
-    s: Session
-    pushed: list[_Pushed] = field(default_factory=list)
-    _given: dict[str, envelope_pb2.SignedPayload] = field(default_factory=dict)
-
-    def by_id(self, message_id: str) -> _Pushed | None:
-        return next((p for p in self.pushed if p.envelope.message_id == message_id), None)
-
-    async def arrived(self, message_id: str, within: float = 5.0) -> _Pushed:
-        """One of the party's messages, once the party has pushed it to the suite."""
-
-        async def found() -> _Pushed | None:
-            return self.by_id(message_id)
-
-        pushed: _Pushed = await until(f"message {message_id} pushed to the suite", found, within)
-        return pushed
-
-    async def acknowledged(self, message_id: str, within: float = 5.0) -> response_pb2.LogicalAcknowledgement:
-        """The suite's acknowledgement of one of the party's messages, once the party has pushed it."""
-        return (await self.arrived(message_id, within)).opened
-
-    def behaviours(self, methods: Any) -> dict[str, Behaviour]:
-        found: dict[str, Behaviour] = {}
-        for method in methods:
-            if method.name in _WRITES:
-                found[method.name] = self._writer(method)
-            elif method.name in ("Hello", "Heartbeat"):
-                found[method.name] = getattr(self, method.name)
-            else:
-                found[method.name] = _not_served_stream if method.server_streaming else _not_served
-        return found
-
-    async def Hello(self, request: Any, context: Context) -> Any:  # noqa: N802
-        hello = channel_pb2.Hello(
-            channel_id=self.s.channel_id,
-            party=self.s.party,
-            supported_versions=channel_pb2.VersionRange(min_major=1, max_major=1),
-            agreement_hash=self.s.agreement.sha256,
-            agreement_version=self.s.agreement.model.version,
-            implementation="deconflict conformance suite",
-        )
-        hello.sent_time.FromDatetime(datetime.now(UTC))
-        return channel_service_pb2.HelloResponse(hello=hello, selected_major=1)
-
-    async def Heartbeat(self, request: Any, context: Context) -> Any:  # noqa: N802
-        beat = channel_pb2.Heartbeat(
-            channel_id=self.s.channel_id, party=self.s.party, last_sequence_sent=self.s.sequence - 1
-        )
-        beat.sent_time.FromDatetime(datetime.now(UTC))
-        return channel_service_pb2.HeartbeatResponse(heartbeat=beat)
-
-    def _writer(self, method: MethodDescriptor) -> Behaviour:
-        output: Any = message_factory.GetMessageClass(method.output_type)
-
-        async def write(request: Any, context: Context) -> Any:
-            signed: envelope_pb2.SignedPayload = request.envelope
-            envelope = decode_envelope(signed.payload)
-            given = self._given.get(envelope.message_id)
-            if given is None:
-                given = self._acknowledge(signed, envelope)
-                self._given[envelope.message_id] = given
-                self.pushed.append(_Pushed(method.name, envelope, given))
-            return output(acknowledgement=given)
-
-        return write
-
-    def _acknowledge(self, signed: envelope_pb2.SignedPayload, envelope: envelope_pb2.Envelope) -> Any:
-        now = datetime.now(UTC)
-        body = envelope.WhichOneof("body")
-        notice_id, version, late, kind = "", 0, False, None
-        if body in ("notice", "amendment"):
-            notice = _filed(envelope)
-            notice_id, version = notice.notice_id, notice.version
-            kind = MessageKind.NOTICE if body == "notice" else MessageKind.AMENDMENT
-            first = min(_time(v.time_start) for v in notice.volumes)
-            emergency = notice.category == notice_pb2.NOTICE_CATEGORY_EMERGENCY
-            late = not emergency and first - now < self.s.agreement.model.minimum_lead_time
-        elif body == "cancellation":
-            notice_id, version = envelope.cancellation.notice_id, envelope.cancellation.version
-        elif body in ("response", "timeout"):
-            concerned = getattr(envelope, body)
-            notice_id, version = concerned.notice_id, concerned.notice_version
-        wait = self.s.agreement.model.response_time(kind) if kind is not None else None
-        acknowledgement = LogicalAcknowledgement(
-            channel_id=envelope.channel_id,
-            acknowledging_party=self.s.party,
-            message_id=envelope.message_id,
-            message_sender=envelope.sender,
-            message_sequence=envelope.sequence,
-            payload_sha256=hashlib.sha256(signed.payload).digest(),
-            journal_position=len(self.pushed),
-            stored_time=now,
-            notice_id=notice_id,
-            notice_version=version,
-            late=late,
-            response_due_time=None if wait is None else now + wait,
-        )
-        return signed_payload_to_proto(seal_acknowledgement(acknowledgement))
-
-
-async def _not_served(request: Any, context: Context) -> Any:
-    raise Refusal(grpc.StatusCode.UNIMPLEMENTED, "the conformance suite does not serve this method")
-
-
-async def _not_served_stream(request: Any, context: Context) -> AsyncIterator[Any]:
-    raise Refusal(grpc.StatusCode.UNIMPLEMENTED, "the conformance suite does not serve this method")
-    yield  # an async generator, as a streaming behaviour is
-
-
-@contextlib.asynccontextmanager
-async def listening(s: Session, *, operator: bool = False) -> AsyncIterator[Listener]:
-    """The party started afresh and greeted, with the suite listening as its peer on this machine."""
-    if s.address.rsplit(":", 1)[0] not in _LOOPBACK:
-        raise CaseSkippedError("the suite listens on 127.0.0.1: the party under test must run on this machine")
-    listener = Listener(s)
-    server = build_server(
-        [service_handler(service, listener.behaviours(service.methods)) for service in _SERVICES],
-        health_checking=False,
-        server_reflection=False,
-    )
-    port = bind(server, "127.0.0.1:0")
-    await server.start()
-    policy = control_pb.RESPONSE_POLICY_OPERATOR if operator else control_pb.RESPONSE_POLICY_AUTOMATIC
-    try:
-        await s.control.reset(policy, f"127.0.0.1:{port}")
-        s.sequence = 1
-        await s.hello()
-        yield listener
-    finally:
-        # The party stops calling before the listener goes.
-        await s.control.reset(control_pb.RESPONSE_POLICY_AUTOMATIC)
-        await server.stop(0)
-
-
 # -- 5.1 the logical acknowledgement
 
 
@@ -593,7 +406,7 @@ async def due_when_owed(s: Session) -> None:
 async def no_loops(s: Session) -> None:
     """Acknowledgements take no sequence number and draw no message; the party answers the notice and nothing that
     requires no answer (cancellation, incident report, suspension, resumption)."""
-    async with listening(s) as peer:
+    async with serving(s, greet=True) as peer:
         notice = s.notice()
         filed = await s.file(notice)
         await s.cancel(notice.notice_id, 1)
@@ -618,7 +431,7 @@ async def no_loops(s: Session) -> None:
 @case("acknowledgement.sender_keeps_the_acknowledgement", "DCF-ACK-012")
 async def keeps_the_acknowledgement(s: Session) -> None:
     """The party stores the suite's acknowledgement of its message, byte for byte as the suite signed it."""
-    async with listening(s) as peer:
+    async with serving(s, greet=True) as peer:
         sent = await s.originate("notice", _own(s))
         given = await peer.arrived(sent.message_id)
 
@@ -743,7 +556,7 @@ async def owner_dialogue(s: Session) -> None:
     """The party's record of its notice shows PENDING due at the suite's acknowledgement's due time, then STANDBY
     due a full response time after each STANDBY's stored_time, then ANSWERED with no due time."""
     wait = _response_time(s, MessageKind.NOTICE)
-    async with listening(s) as peer:
+    async with serving(s, greet=True) as peer:
         sent = await s.originate("notice", _own(s))
         ours = await peer.acknowledged(sent.message_id)
         notice_id = sent.notice.notice_id
@@ -971,7 +784,7 @@ async def timeoutsent_bodies(s: Session) -> None:
     marks the dialogue TIMED_OUT; a late ROGER still closes it, a late STANDBY leaves it TIMED_OUT with no second
     timeout."""
     wait = _response_time(s, MessageKind.NOTICE)
-    async with listening(s) as peer:
+    async with serving(s, greet=True) as peer:
         first = await s.originate("notice", _own(s))
         second = await s.originate("notice", _own(s))
         acks = [await peer.acknowledged(first.message_id), await peer.acknowledged(second.message_id)]
@@ -1039,7 +852,7 @@ async def closed_dialogues(s: Session) -> None:
     """No ResponseTimeout for a version superseded by an amendment, a cancelled, expired or answered notice, nor
     before a STANDBY's restarted due time; the amended version times out on its own timer."""
     wait = _response_time(s, MessageKind.NOTICE)
-    async with listening(s) as peer:
+    async with serving(s, greet=True) as peer:
         amended = _own(s)
         a1 = await s.originate("notice", amended)
         a2 = await s.originate(
@@ -1094,7 +907,7 @@ async def closed_dialogues(s: Session) -> None:
 async def held_while_suspended(s: Session) -> None:
     """A suspension holds the timer: nothing is sent while suspended, and the answer falls due at the resumption's
     effective_time plus the time that was left; `waited` leaves the suspended time out."""
-    async with listening(s) as peer:
+    async with serving(s, greet=True) as peer:
         sent = await s.originate("notice", _own(s))
         ack = await peer.acknowledged(sent.message_id)
         due = _time(ack.response_due_time)

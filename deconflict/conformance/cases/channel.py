@@ -3,32 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import itertools
 import math
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
-from google.protobuf import message_factory
-from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
 from deconflict.bridge.channel import checklist_to_proto, heartbeat_to_proto, hello_to_proto
-from deconflict.bridge.envelope import decode_envelope, seal_acknowledgement, signed_payload_to_proto
 from deconflict.client.peer import Delivery, StreamRefusal
 from deconflict.client.retry import RefusedError
-from deconflict.conformance.case import CaseFailedError, CaseSkippedError, case, expect
+from deconflict.conformance.case import CaseFailedError, case, expect
+from deconflict.conformance.peer import serving
 from deconflict.conformance.session import ORIGIN, Session, flight_level
 from deconflict.models.channel import (
     Checklist,
     ChecklistEntry,
     Heartbeat,
-    Hello,
     IncidentReport,
     InvolvedAircraft,
     Resumption,
@@ -48,24 +43,16 @@ from deconflict.models.conference import (
 )
 from deconflict.models.notice import AircraftCategory, NoticeAmendment, NoticeCancellation, NoticeState
 from deconflict.models.response import (
-    LogicalAcknowledgement,
     MessageKind,
     OperationalResponse,
     ResponseKind,
     ResponseTimeout,
 )
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
-from deconflict.rpc.handlers import Behaviour, Context, service_handler
-from deconflict.rpc.refusal import Refusal
-from deconflict.rpc.server import bind, build_server
-from deconflict.testing.v1 import test_control_service_pb2 as control_pb
 from deconflict.v1 import (
     channel_pb2,
-    channel_service_pb2,
-    conference_service_pb2,
     envelope_pb2,
     notice_pb2,
-    notice_service_pb2,
 )
 
 # -- helpers, also used by the conference and compatibility cases
@@ -142,26 +129,7 @@ def _checklist(s: Session, entries: list[ChecklistEntry] | None = None) -> chann
 
 
 def _hello(s: Session, **changes: Any) -> channel_pb2.Hello:
-    fields: dict[str, Any] = {
-        "channel_id": s.channel_id,
-        "party": s.party,
-        "supported_versions": VersionRange(min_major=1, max_major=1),
-        "agreement_hash": s.agreement.sha256,
-        "agreement_version": s.agreement.model.version,
-        "sent_time": datetime.now(UTC),
-        "implementation": "deconflict conformance suite",
-    }
-    fields.update(changes)
-    return hello_to_proto(Hello.model_validate(fields))
-
-
-def spoiled(
-    s: Session, body: str, value: object, spoil: Callable[[envelope_pb2.Envelope], None], **header: Any
-) -> envelope_pb2.SignedPayload:
-    """The envelope of `value`, changed by `spoil` once built, so that it carries what no model allows."""
-    message = s.proto(body, value, **header)
-    spoil(message)
-    return s.raw(message)
+    return hello_to_proto(s.hello_model(**changes))
 
 
 async def _notice_state(s: Session, notice_id: str) -> tuple[int, str]:
@@ -732,7 +700,7 @@ async def suspension_fields(s: Session) -> None:
         (no_time, "suspension.effective_time"),
         (no_reason, "suspension.reason"),
     ):
-        await expect_invalid(s.deliver(spoiled(s, "suspension", _suspension(), spoil)), path)
+        await expect_invalid(s.deliver(s.spoiled("suspension", _suspension(), spoil)), path)
     await s.file(s.notice())  # nothing suspended
 
 
@@ -765,7 +733,7 @@ async def resumption_rules(s: Session) -> None:
         (no_id, "resumption.suspension_id"),
         (no_time, "resumption.effective_time"),
     ):
-        await expect_invalid(s.deliver(spoiled(s, "resumption", _resumption(suspended.suspension_id), spoil)), path)
+        await expect_invalid(s.deliver(s.spoiled("resumption", _resumption(suspended.suspension_id), spoil)), path)
     earlier = _resumption(suspended.suspension_id, effective=suspended.effective_time - timedelta(minutes=5))
     await expect_invalid(s.send("resumption", earlier), "resumption.effective_time")
     await expect_refused(s.file(s.notice()), grpc.StatusCode.FAILED_PRECONDITION, "CHANNEL_SUSPENDED")
@@ -842,7 +810,7 @@ async def incident_fields(s: Session) -> None:
         (setter("aircraft[1].transponder_code", "4728"), f"{report}.aircraft[1].transponder_code"),
         (setter("aircraft[1].notice_id", " "), f"{report}.aircraft[1].notice_id"),
     ):
-        await expect_invalid(s.deliver(spoiled(s, "incident_report", incident(s), spoil)), path)
+        await expect_invalid(s.deliver(s.spoiled("incident_report", incident(s), spoil)), path)
 
 
 @case("channel.incident_in_the_future_refused", "DCF-INC-004")
@@ -933,7 +901,7 @@ async def exchange(s: Session) -> None:
     def bad(e: envelope_pb2.Envelope) -> None:
         e.notice.aircraft_count = 0
 
-    broken = spoiled(s, "notice", s.notice(), bad, sequence=2)
+    broken = s.spoiled("notice", s.notice(), bad, sequence=2)
     broken_id = envelope_pb2.Envelope.FromString(broken.payload).message_id
     good = s.envelope("notice", s.notice(), sequence=2)
     answers = [a async for a in s.peer.exchange([first, broken, good])]
@@ -976,7 +944,7 @@ async def refusal_details(s: Session) -> None:
     def bad(e: envelope_pb2.Envelope) -> None:
         e.notice.aircraft_count = 0
 
-    broken = spoiled(s, "notice", s.notice(), bad)
+    broken = s.spoiled("notice", s.notice(), bad)
     answers = [a async for a in s.peer.exchange([stale, gap, broken])]
     refusals = [a.refusal for a in answers if isinstance(a, StreamRefusal)]
     expect(len(refusals) == 3, "three refusals", answers)
@@ -1016,146 +984,11 @@ async def refusal_details(s: Session) -> None:
 
 # -- the party as caller: the suite listens as its peer (Reset with peer_address)
 
-# Every write RPC: its request carries the envelope, its response the acknowledgement.
-_WRITE_METHODS = frozenset(
-    {
-        "SubmitNotice",
-        "AmendNotice",
-        "CancelNotice",
-        "RespondToNotice",
-        "ProposeConference",
-        "AnswerConference",
-        "RecordConference",
-        "CancelConference",
-        "Suspend",
-        "Resume",
-        "ReportIncident",
-        "NotifyTimeout",
-    }
-)
-_PEER_SERVICES = (
-    notice_service_pb2.DESCRIPTOR.services_by_name["NoticeService"],
-    conference_service_pb2.DESCRIPTOR.services_by_name["ConferenceService"],
-    channel_service_pb2.DESCRIPTOR.services_by_name["ChannelService"],
-)
-_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
-
-
-@dataclass
-class _Call:
-    method: str
-    request: Any
-    at: float  # monotonic seconds
-
-
-@dataclass
-class _ListeningPeer:
-    """The suite's node as the party's peer: answers Hello, heartbeats, checklists and writes, and records them."""
-
-    s: Session
-    calls: list[_Call] = field(default_factory=list)
-    silent: bool = False  # heartbeats go unanswered (the handler outlasts the party's deadline)
-    refuse_next_write: bool = False  # the next write is refused with HELLO_REQUIRED, as after a restart
-    stored: int = 0
-
-    def named(self, method: str) -> list[_Call]:
-        return [call for call in self.calls if call.method == method]
-
-    def behaviours(self, service: ServiceDescriptor) -> dict[str, Behaviour]:
-        found: dict[str, Behaviour] = {}
-        for method in service.methods:
-            if method.name in _WRITE_METHODS:
-                found[method.name] = self._writer(method)
-            elif hasattr(self, method.name):
-                found[method.name] = getattr(self, method.name)
-            else:
-                found[method.name] = _not_served_stream if method.server_streaming else _not_served
-        return found
-
-    async def Hello(self, request: channel_service_pb2.HelloRequest, context: Context) -> Any:  # noqa: N802
-        self.calls.append(_Call("Hello", request, time.monotonic()))
-        return channel_service_pb2.HelloResponse(hello=_hello(self.s), selected_major=1)
-
-    async def Heartbeat(self, request: channel_service_pb2.HeartbeatRequest, context: Context) -> Any:  # noqa: N802
-        self.calls.append(_Call("Heartbeat", request, time.monotonic()))
-        if self.silent:
-            await asyncio.sleep(10 * self.s.agreement.model.heartbeat_interval.total_seconds())
-        return channel_service_pb2.HeartbeatResponse(heartbeat=_heartbeat(self.s))
-
-    async def ExchangeChecklist(self, request: Any, context: Context) -> Any:  # noqa: N802
-        self.calls.append(_Call("ExchangeChecklist", request, time.monotonic()))
-        checklist = _checklist(self.s)
-        checklist.last_sequence_received = self.stored
-        return channel_service_pb2.ExchangeChecklistResponse(checklist=checklist)
-
-    def _writer(self, method: MethodDescriptor) -> Behaviour:
-        output = message_factory.GetMessageClass(method.output_type)
-
-        async def write(request: Any, context: Context) -> Any:
-            self.calls.append(_Call(method.name, request, time.monotonic()))
-            if self.refuse_next_write:
-                self.refuse_next_write = False
-                raise Refusal(grpc.StatusCode.FAILED_PRECONDITION, "say Hello first", reason="HELLO_REQUIRED")
-            envelope = decode_envelope(request.envelope.payload)
-            self.stored += 1
-            acknowledgement = LogicalAcknowledgement(
-                channel_id=envelope.channel_id,
-                acknowledging_party=self.s.party,
-                message_id=envelope.message_id,
-                message_sender=envelope.sender,
-                message_sequence=envelope.sequence,
-                payload_sha256=hashlib.sha256(request.envelope.payload).digest(),
-                journal_position=self.stored,
-                stored_time=datetime.now(UTC),
-            )
-            return output(acknowledgement=signed_payload_to_proto(seal_acknowledgement(acknowledgement)))
-
-        return write
-
-    async def until(self, what: str, found: Callable[[], bool], within: float = 5.0) -> None:
-        deadline = time.monotonic() + within
-        while not found():
-            if time.monotonic() > deadline:
-                seen = [call.method for call in self.calls]
-                raise CaseFailedError(what, f"not within {within:.0f} s; the party called {seen or 'nothing'}")
-            await asyncio.sleep(0.05)
-
-
-async def _not_served(request: Any, context: Context) -> Any:
-    raise Refusal(grpc.StatusCode.UNIMPLEMENTED, "the conformance suite does not serve this method")
-
-
-async def _not_served_stream(request: Any, context: Context) -> AsyncIterator[Any]:
-    raise Refusal(grpc.StatusCode.UNIMPLEMENTED, "the conformance suite does not serve this method")
-    yield  # an async generator, as a streaming behaviour is
-
-
-@contextlib.asynccontextmanager
-async def _listening(s: Session) -> AsyncIterator[_ListeningPeer]:
-    """The party started afresh with the suite listening as its peer, on this machine."""
-    if s.address.rsplit(":", 1)[0] not in _LOOPBACK:
-        raise CaseSkippedError("the suite listens on 127.0.0.1: the party under test must run on this machine")
-    peer = _ListeningPeer(s)
-    server = build_server(
-        [service_handler(service, peer.behaviours(service)) for service in _PEER_SERVICES],
-        health_checking=False,
-        server_reflection=False,
-    )
-    port = bind(server, "127.0.0.1:0")
-    await server.start()
-    try:
-        await s.control.reset(control_pb.RESPONSE_POLICY_AUTOMATIC, f"127.0.0.1:{port}")
-        yield peer
-    finally:
-        # The party stops calling before the listener goes.
-        await s.control.reset(control_pb.RESPONSE_POLICY_AUTOMATIC)
-        await server.stop(0)
-
 
 @case("channel.party_says_hello_before_anything_else", "DCF-HEL-009")
 async def says_hello(s: Session) -> None:
     """Started with a notice to send, the party says Hello to the suite, for this channel, before the notice."""
-    async with _listening(s) as peer:
+    async with serving(s) as peer:
         await s.originate("notice", s.notice(owner=s.target.party))
         await peer.until("the notice pushed to the suite", lambda: bool(peer.named("SubmitNotice")))
         order = [call.method for call in peer.calls if call.method in ("Hello", "SubmitNotice")]
@@ -1173,7 +1006,7 @@ async def says_hello(s: Session) -> None:
 async def beats(s: Session) -> None:
     """After Hello the party sends a Heartbeat every heartbeat_interval, giving its highest sequence sent."""
     interval = s.agreement.model.heartbeat_interval.total_seconds()
-    async with _listening(s) as peer:
+    async with serving(s) as peer:
         # A message that awaits no answer, so that nothing else is sent while the case counts.
         await s.originate("incident_report", incident(s))
         await peer.until("a first Heartbeat", lambda: bool(peer.named("Heartbeat")), within=3 * interval + 3)
@@ -1201,7 +1034,7 @@ async def down_and_up(s: Session) -> None:
     agreement = s.agreement.model
     interval = agreement.heartbeat_interval.total_seconds()
     down_after = interval * agreement.missed_heartbeats_down
-    async with _listening(s) as peer:
+    async with serving(s) as peer:
         await peer.until("an answered Heartbeat", lambda: bool(peer.named("Heartbeat")), within=3 * interval + 3)
         await asyncio.sleep(0.2)
         peer.silent = True
@@ -1226,7 +1059,7 @@ async def down_and_up(s: Session) -> None:
 @case("channel.party_says_hello_again_when_refused_hello_required", "DCF-HEL-008")
 async def hello_again(s: Session) -> None:
     """Refused HELLO_REQUIRED, as by a peer that restarted, the party says Hello again and resends the same bytes."""
-    async with _listening(s) as peer:
+    async with serving(s) as peer:
         await peer.until("a Hello", lambda: bool(peer.named("Hello")))
         peer.refuse_next_write = True
         await s.originate("notice", s.notice(owner=s.target.party))

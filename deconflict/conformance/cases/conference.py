@@ -12,7 +12,7 @@ import grpc
 from deconflict import limits
 from deconflict.bridge.conference import conference_proposal_to_proto, time_slot_to_proto
 from deconflict.conformance.case import case, expect
-from deconflict.conformance.cases.channel import expect_invalid, expect_refused, incident, spoiled
+from deconflict.conformance.cases.channel import expect_invalid, expect_refused, incident
 from deconflict.conformance.session import Session
 from deconflict.models.conference import (
     ActionItem,
@@ -240,7 +240,7 @@ async def proposal_fields(s: Session) -> None:
         (two_days, "conference_proposal.duration"),
         (unspecified, "conference_proposal.classification"),
     ):
-        await expect_invalid(s.deliver(spoiled(s, "conference_proposal", _proposal(s), spoil)), path)
+        await expect_invalid(s.deliver(s.spoiled("conference_proposal", _proposal(s), spoil)), path)
 
 
 @case("conference.candidate_slots_checked", "DCF-CNF-005")
@@ -262,7 +262,7 @@ async def candidate_slots(s: Session) -> None:
         (no_start, "conference_proposal.candidate_slots[1].start_time"),
         (repeated, "conference_proposal.candidate_slots[1]"),
     ):
-        await expect_invalid(s.deliver(spoiled(s, "conference_proposal", _proposal(s), spoil)), path)
+        await expect_invalid(s.deliver(s.spoiled("conference_proposal", _proposal(s), spoil)), path)
 
 
 @case("conference.participants_checked", "DCF-CNF-006")
@@ -288,7 +288,7 @@ async def participants(s: Session) -> None:
         (unspecified, "conference_proposal.participants[0].role"),
         (repeated, "conference_proposal.participants[1]"),
     ):
-        await expect_invalid(s.deliver(spoiled(s, "conference_proposal", _proposal(s), spoil)), path)
+        await expect_invalid(s.deliver(s.spoiled("conference_proposal", _proposal(s), spoil)), path)
 
 
 @case("conference.agenda_checked", "DCF-CNF-007", "DCF-CNF-008")
@@ -331,7 +331,7 @@ async def agenda(s: Session) -> None:
         (outside_presenter, "conference_proposal.agenda[0].presenter.party"),
         (no_time, "conference_proposal.agenda[0].allotted"),
     ):
-        await expect_invalid(s.deliver(spoiled(s, "conference_proposal", _proposal(s, agenda=two), spoil)), path)
+        await expect_invalid(s.deliver(s.spoiled("conference_proposal", _proposal(s, agenda=two), spoil)), path)
 
 
 @case("conference.agenda_references_checked", "DCF-CNF-009", "DCF-CNF-010", "DCF-CNF-011")
@@ -390,7 +390,7 @@ async def agenda_references(s: Session) -> None:
         (no_document_id, review, f"{item}.documents[0].document_id"),
     ):
         proposal = _proposal(s, agenda=[about])
-        await expect_invalid(s.deliver(spoiled(s, "conference_proposal", proposal, spoil)), path)
+        await expect_invalid(s.deliver(s.spoiled("conference_proposal", proposal, spoil)), path)
 
 
 @case("conference.unknown_references_accepted", "DCF-CNF-032")
@@ -441,7 +441,7 @@ async def accept_other_slot(s: Session) -> None:
         e.conference_answer.accept.ClearField("slot")
 
     answer = _accept(proposal.conference_id, 1, start)
-    broken = spoiled(s, "conference_answer", answer, no_slot, in_reply_to=carried)
+    broken = s.spoiled("conference_answer", answer, no_slot, in_reply_to=carried)
     await expect_invalid(s.deliver(broken), "conference_answer.accept.slot")
     elsewhere = _accept(proposal.conference_id, 1, start + timedelta(minutes=30))
     refused = s.send("conference_answer", elsewhere, in_reply_to=carried)
@@ -496,7 +496,7 @@ async def counter_checked(s: Session) -> None:
         (no_title, "conference_answer.counter.title"),
         (outsider, "conference_answer.counter.participants[0].party"),
     ):
-        await expect_invalid(s.deliver(spoiled(s, "conference_answer", good, spoil, in_reply_to=carried)), path)
+        await expect_invalid(s.deliver(s.spoiled("conference_answer", good, spoil, in_reply_to=carried)), path)
     await _expect_state(s, proposal.conference_id, PROPOSED)
 
 
@@ -521,7 +521,7 @@ async def answer_oneof(s: Session) -> None:
         (revision_zero, "conference_answer.revision"),
         (no_id, "conference_answer.conference_id"),
     ):
-        broken = spoiled(s, "conference_answer", _decline(proposal.conference_id, 1), spoil, in_reply_to=carried)
+        broken = s.spoiled("conference_answer", _decline(proposal.conference_id, 1), spoil, in_reply_to=carried)
         await expect_invalid(s.deliver(broken), path)
 
 
@@ -535,7 +535,7 @@ async def decline(s: Session) -> None:
     def no_reason(e: envelope_pb2.Envelope) -> None:
         e.conference_answer.decline.reason = ""
 
-    broken = spoiled(s, "conference_answer", _decline(proposal.conference_id, 1), no_reason, in_reply_to=carried)
+    broken = s.spoiled("conference_answer", _decline(proposal.conference_id, 1), no_reason, in_reply_to=carried)
     await expect_invalid(s.deliver(broken), "conference_answer.decline.reason")
     await _answer(s, _decline(proposal.conference_id, 1), carried)
     await _expect_state(s, proposal.conference_id, DECLINED)
@@ -724,7 +724,7 @@ async def record_fields(s: Session) -> None:
         (unknown_item, f"{record}.decisions[0].item_id"),
         (unknown_action_item, f"{record}.action_items[0].item_id"),
     ):
-        await expect_invalid(s.deliver(spoiled(s, "conference_record", _record(s, conference_id), spoil)), path)
+        await expect_invalid(s.deliver(s.spoiled("conference_record", _record(s, conference_id), spoil)), path)
     await _expect_state(s, conference_id, SCHEDULED)
 
 
@@ -941,7 +941,7 @@ async def cancellation_fields(s: Session) -> None:
         (no_id, "conference_cancellation.conference_id"),
         (replying, "in_reply_to"),
     ):
-        broken = spoiled(s, "conference_cancellation", _cancellation(proposal.conference_id), spoil)
+        broken = s.spoiled("conference_cancellation", _cancellation(proposal.conference_id), spoil)
         await expect_invalid(s.deliver(broken), path)
     await _expect_state(s, proposal.conference_id, PROPOSED)
 

@@ -11,22 +11,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
-from google.protobuf import message_factory
 from google.protobuf.internal import encoder
-from google.protobuf.message import Message as ProtoMessage
 
-from deconflict.bridge.envelope import decode_envelope, seal_acknowledgement, signed_payload_to_proto
-from deconflict.client.peer import CHANNEL_SERVICE, CONFERENCE_SERVICE, NOTICE_SERVICE, Delivery, PeerClient
+from deconflict.bridge.envelope import decode_envelope
+from deconflict.client.peer import NOTICE_SERVICE, Delivery, PeerClient
 from deconflict.client.retry import RefusedError
 from deconflict.conformance.case import CaseFailedError, case, expect
+from deconflict.conformance.peer import SuitePeer, serving
 from deconflict.conformance.session import Observed, Session
 from deconflict.models.channel import Suspension
 from deconflict.models.envelope import Mode
 from deconflict.models.notice import NoticeAmendment, NoticeCancellation
 from deconflict.models.response import LogicalAcknowledgement
-from deconflict.rpc.refusal import Refusal, to_rpc_status
-from deconflict.testing.v1 import test_control_service_pb2 as control_pb
-from deconflict.v1 import channel_pb2, channel_service_pb2, envelope_pb2, response_pb2
+from deconflict.rpc.refusal import Refusal
+from deconflict.v1 import envelope_pb2, response_pb2
 
 # -- helpers, shared by the cases of chapters 01, 02, 09 and 12 -----------------------------------------------
 
@@ -82,13 +80,6 @@ async def sent_envelopes(s: Session) -> list[envelope_pb2.Envelope]:
     return [record.envelope for record in await s.observed() if record.sent]
 
 
-def spoiled(s: Session, body: str, value: object, spoil: Spoil, **header: Any) -> envelope_pb2.SignedPayload:
-    """A valid message of the suite, then spoiled by `spoil` on its protobuf, sealed as it is."""
-    message = s.proto(body, value, **header)
-    spoil(message)
-    return s.raw(message)
-
-
 def padded(signed: envelope_pb2.SignedPayload, size: int) -> envelope_pb2.SignedPayload:
     """The same envelope with an unknown field appended so that its payload is exactly `size` bytes.
 
@@ -112,134 +103,6 @@ def _varint(value: int) -> bytes:
 
 def near_now(moment: datetime, seconds: float = 10.0) -> bool:
     return abs((datetime.now(UTC) - moment).total_seconds()) <= seconds
-
-
-# -- the suite as a listening peer: what the party under test sends, and how it takes the answers
-
-Answer = Callable[[int, envelope_pb2.SignedPayload], Awaitable["Refusal | LogicalAcknowledgement | None"]]
-
-
-class ListeningPeer:
-    """A gRPC server playing the party's peer, which the party pushes its messages to after
-    `Reset(peer_address=...)`. Hello and Heartbeat are answered; each write is recorded and answered by `answer`
-    (attempt number from 0, the signed envelope): a Refusal, an acknowledgement to send, or None for the right one."""
-
-    def __init__(self, s: Session, answer: Answer) -> None:
-        self.s = s
-        self.answer = answer
-        self.writes: list[tuple[float, str, envelope_pb2.SignedPayload]] = []
-        self.hellos: list[float] = []
-        self.in_flight = 0
-        self.overlapped = False
-        self._server: grpc.aio.Server | None = None
-        self._positions = 0
-
-    async def __aenter__(self) -> ListeningPeer:
-        server = grpc.aio.server()
-        handlers: dict[str, dict[str, grpc.RpcMethodHandler[Any, Any]]] = {}
-        for service in (NOTICE_SERVICE, CONFERENCE_SERVICE, CHANNEL_SERVICE):
-            methods = {}
-            for method in service.methods:
-                if method.client_streaming or method.server_streaming:
-                    continue
-                methods[method.name] = grpc.unary_unary_rpc_method_handler(
-                    self._behaviour(method.name), request_deserializer=None, response_serializer=None
-                )
-            handlers[service.full_name] = methods
-        server.add_generic_rpc_handlers(
-            [grpc.method_handlers_generic_handler(name, methods) for name, methods in handlers.items()]
-        )
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        self._server = server
-        await self.s.control.reset(control_pb.RESPONSE_POLICY_AUTOMATIC, f"127.0.0.1:{port}")
-        self.s.sequence = 1
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        # The party stops pushing here once the next case resets it; until then its calls fail fast.
-        await self.s.control.reset(control_pb.RESPONSE_POLICY_AUTOMATIC, "")
-        if self._server is not None:
-            await self._server.stop(0)
-
-    def _behaviour(self, method: str) -> Callable[[bytes, grpc.aio.ServicerContext[Any, Any]], Awaitable[bytes]]:
-        async def behave(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
-            if method == "Hello":
-                self.hellos.append(time.monotonic())
-                return self._hello_response().SerializeToString()
-            if method == "Heartbeat":
-                beat = channel_pb2.Heartbeat(channel_id=self.s.channel_id, party=self.s.party)
-                beat.sent_time.FromDatetime(datetime.now(UTC))
-                return channel_service_pb2.HeartbeatResponse(heartbeat=beat).SerializeToString()
-            if method not in WRITE_RPCS:
-                await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not played by the suite")
-            service = NOTICE_SERVICE if method in NOTICE_SERVICE.methods_by_name else CHANNEL_SERVICE
-            if method in CONFERENCE_SERVICE.methods_by_name:
-                service = CONFERENCE_SERVICE
-            request_type: Any = message_factory.GetMessageClass(service.methods_by_name[method].input_type)
-            signed: envelope_pb2.SignedPayload = request_type.FromString(request).envelope
-            attempt = len(self.writes)
-            self.writes.append((time.monotonic(), method, signed))
-            self.overlapped |= self.in_flight > 0
-            self.in_flight += 1
-            try:
-                outcome = await self.answer(attempt, signed)
-            finally:
-                self.in_flight -= 1
-            if isinstance(outcome, Refusal):
-                status = to_rpc_status(outcome)
-                await context.abort(status.code, status.details, status.trailing_metadata)
-            ack = outcome or self.acknowledgement(signed)
-            response_type: Any = message_factory.GetMessageClass(service.methods_by_name[method].output_type)
-            answer: ProtoMessage = response_type(acknowledgement=signed_payload_to_proto(seal_acknowledgement(ack)))
-            return answer.SerializeToString()
-
-        return behave
-
-    def _hello_response(self) -> channel_service_pb2.HelloResponse:
-        hello = channel_pb2.Hello(
-            channel_id=self.s.channel_id,
-            party=self.s.party,
-            supported_versions=channel_pb2.VersionRange(min_major=1, max_major=1),
-            agreement_hash=self.s.agreement.sha256,
-            agreement_version=self.s.agreement.model.version,
-            implementation="deconflict conformance suite",
-        )
-        hello.sent_time.FromDatetime(datetime.now(UTC))
-        return channel_service_pb2.HelloResponse(hello=hello, selected_major=1)
-
-    def acknowledgement(self, signed: envelope_pb2.SignedPayload, **wrong: Any) -> LogicalAcknowledgement:
-        """The right acknowledgement of `signed`, with the fields in `wrong` replaced."""
-        envelope = decode_envelope(signed.payload)
-        fields: dict[str, Any] = {
-            "channel_id": envelope.channel_id,
-            "acknowledging_party": self.s.party,
-            "message_id": envelope.message_id,
-            "message_sender": envelope.sender,
-            "message_sequence": envelope.sequence,
-            "payload_sha256": hashlib.sha256(signed.payload).digest(),
-            "journal_position": self._positions,
-            "stored_time": datetime.now(UTC),
-        }
-        self._positions += 1
-        fields.update(wrong)
-        return LogicalAcknowledgement.model_validate(fields)
-
-    async def greeted(self, within: float) -> None:
-        """Until the party has said Hello; fails the case after `within` seconds."""
-        deadline = time.monotonic() + within
-        while not self.hellos:
-            if time.monotonic() > deadline:
-                raise CaseFailedError("a Hello from the party to its peer", f"none within {within:.0f} s")
-            await asyncio.sleep(0.05)
-
-    async def wait_for(self, count: int, within: float) -> None:
-        """Until `count` writes have arrived; fails the case after `within` seconds."""
-        deadline = time.monotonic() + within
-        while len(self.writes) < count:
-            if time.monotonic() > deadline:
-                raise CaseFailedError(f"{count} write(s) from the party", f"{len(self.writes)} within {within:.0f} s")
-            await asyncio.sleep(0.05)
 
 
 # -- 2.1, 2.2: the envelope the party sends ----------------------------------------------------------------
@@ -359,7 +222,7 @@ async def bad_header(s: Session) -> None:
     """Each broken header field (id, parties, sequence, time, version, mode, body) is INVALID_ARGUMENT naming it."""
     await s.hello()
     for what, field, spoil in _HEADER_FAULTS:
-        signed = spoiled(s, "notice", s.notice(), spoil)
+        signed = s.spoiled("notice", s.notice(), spoil)
         refused = await s.refusal(s.peer.submit_notice(signed))
         try:
             refused_as(refused, grpc.StatusCode.INVALID_ARGUMENT, field=field)
@@ -383,7 +246,7 @@ async def in_reply_to(s: Session) -> None:
     """in_reply_to that is not an identifier, or set on a notice, is refused naming in_reply_to."""
     await s.hello()
     for value in ("not an id!", "some-message"):
-        signed = spoiled(s, "notice", s.notice(), lambda m, v=value: setattr(m, "in_reply_to", v))  # type: ignore[misc]
+        signed = s.spoiled("notice", s.notice(), lambda m, v=value: setattr(m, "in_reply_to", v))  # type: ignore[misc]
         await refused_with(s, s.deliver(signed), grpc.StatusCode.INVALID_ARGUMENT, field="in_reply_to")
 
 
@@ -401,7 +264,7 @@ async def mode_follows(s: Session) -> None:
     await refused_with(s, s.send("cancellation", cancelled, mode=Mode.EXERCISE), grpc.StatusCode.INVALID_ARGUMENT,
                        field="mode")  # fmt: skip
     suspension = Suspension(suspension_id="exercise-suspension", effective_time=datetime.now(UTC), reason="drill")
-    signed = spoiled(s, "suspension", suspension, lambda m: setattr(m, "mode", envelope_pb2.MODE_EXERCISE))
+    signed = s.spoiled("suspension", suspension, lambda m: setattr(m, "mode", envelope_pb2.MODE_EXERCISE))
     await refused_with(s, s.peer.suspend(signed), grpc.StatusCode.INVALID_ARGUMENT, field="mode")
     record = await s.peer.get_notice(s.channel_id, notice.notice_id)
     expect(record.record.notice.version == 1, "the notice still at version 1", record.record.notice.version)
@@ -589,7 +452,7 @@ async def checks_in_order(s: Session) -> None:
     """A message with two faults is answered for the one checked first, in the order of DCF-ENV-015."""
     notice = s.notice
     # (4) header before (6) Hello.
-    signed = spoiled(s, "notice", notice(), lambda m: setattr(m, "mode", 0))
+    signed = s.spoiled("notice", notice(), lambda m: setattr(m, "mode", 0))
     await refused_with(s, s.peer.submit_notice(signed), grpc.StatusCode.INVALID_ARGUMENT, field="mode")
     # (5) channel before (6) Hello.
     await refused_with(s, s.file(notice(), channel_id="no-such-channel"), grpc.StatusCode.NOT_FOUND)
@@ -606,7 +469,7 @@ async def checks_in_order(s: Session) -> None:
     gap = s.envelope("notice", notice(), sequence=5)
     await refused_with(s, s.peer.amend_notice(gap), grpc.StatusCode.FAILED_PRECONDITION, reason="SEQUENCE_GAP")
     # (10) body against the RPC before (11) body validity.
-    bad = spoiled(s, "notice", notice(), lambda m: setattr(m.notice, "aircraft_count", 0))
+    bad = s.spoiled("notice", notice(), lambda m: setattr(m.notice, "aircraft_count", 0))
     await refused_with(s, s.peer.amend_notice(bad), grpc.StatusCode.INVALID_ARGUMENT, field="body")
     # (11) body validity before (12) the rules of its chapter (here: an amendment of no known notice).
     unknown = s.notice()
@@ -628,7 +491,7 @@ async def checks_in_order(s: Session) -> None:
 async def body_paths(s: Session) -> None:
     """A bad field of a body is named by its path from the envelope, with indexes of repeated fields."""
     await s.hello()
-    signed = spoiled(s, "notice", s.notice(),
+    signed = s.spoiled("notice", s.notice(),
                      lambda m: setattr(m.notice.volumes[0].volume.polygon.vertices[2], "latitude", 95.0))  # fmt: skip
     await refused_with(s, s.deliver(signed), grpc.StatusCode.INVALID_ARGUMENT,
                        field="notice.volumes[0].volume.polygon.vertices[2].latitude")  # fmt: skip
@@ -639,7 +502,7 @@ async def refused_changes_nothing(s: Session) -> None:
     """A refused notice is not stored, not answered, not readable, and its sequence goes to the next message."""
     await s.hello()
     bad = s.notice()
-    signed = spoiled(s, "notice", bad, lambda m: setattr(m.notice, "aircraft_count", 0))
+    signed = s.spoiled("notice", bad, lambda m: setattr(m.notice, "aircraft_count", 0))
     refused = await s.refusal(s.deliver(signed))
     refused_as(refused, grpc.StatusCode.INVALID_ARGUMENT)
     not_found = await s.refusal(s.peer.get_notice(s.channel_id, bad.notice_id))
@@ -678,18 +541,18 @@ async def outbox_retries(s: Session) -> None:
         await asyncio.sleep(0.2)  # keeps the message unacknowledged a while, for DCF-ENV-014
         return None
 
-    async with ListeningPeer(s, answer) as peer:
-        await peer.greeted(within=5.0)
-        hellos_before = len(peer.hellos)
+    async with serving(s, answer=answer) as peer:
+        await peer.until("a Hello from the party to its peer", lambda: bool(peer.named("Hello")))
+        hellos_before = len(peer.named("Hello"))
         await s.originate("notice", s.notice(owner=s.target.party))
         await s.originate("notice", s.notice(owner=s.target.party))
-        await peer.wait_for(6, within=10.0)
-        sequences = [decode_envelope(signed.payload).sequence for _, _, signed in peer.writes]
-        payloads = [signed.payload for _, _, signed in peer.writes]
+        await peer.until("6 writes from the party", lambda: len(peer.writes) >= 6, within=10.0)
+        payloads = [call.request.envelope.payload for call in peer.writes]
+        sequences = [decode_envelope(payload).sequence for payload in payloads]
         expect(all(stored_before), "every message in the party's journal before it arrives", stored_before)
         expect(payloads[0] == payloads[1] == payloads[2],
                "the same payload bytes after UNAVAILABLE and after HELLO_REQUIRED", sequences)  # fmt: skip
-        expect(len(peer.hellos) > hellos_before, "a new Hello after HELLO_REQUIRED", "none")
+        expect(len(peer.named("Hello")) > hellos_before, "a new Hello after HELLO_REQUIRED", "none")
         expect(sequences[:6] == [1, 1, 1, 2, 1, 2], "sequences 1, 1, 1, 2, then 1 again after the gap, 2",
                sequences)  # fmt: skip
         expect(payloads[4] == payloads[0] and payloads[5] == payloads[3], "the same bytes resent", "other bytes")
@@ -704,18 +567,19 @@ async def outbox_checks_ack(s: Session) -> None:
         {"message_id": "another-message"},
         {"payload_sha256": hashlib.sha256(b"other bytes").digest()},
     ]
-    peer_ref: list[ListeningPeer] = []
+    peer_ref: list[SuitePeer] = []
 
     async def answer(attempt: int, signed: envelope_pb2.SignedPayload) -> Refusal | LogicalAcknowledgement | None:
         if attempt < len(wrong_fields):
             return peer_ref[0].acknowledgement(signed, **wrong_fields[attempt])
         return None
 
-    async with ListeningPeer(s, answer) as peer:
+    async with serving(s, answer=answer) as peer:
         peer_ref.append(peer)
         sent = await s.originate("notice", s.notice(owner=s.target.party))
-        await peer.wait_for(len(wrong_fields) + 1, within=10.0)
-        ids = {decode_envelope(signed.payload).message_id for _, _, signed in peer.writes}
+        wanted = len(wrong_fields) + 1
+        await peer.until(f"{wanted} writes from the party", lambda: len(peer.writes) >= wanted, within=10.0)
+        ids = {decode_envelope(call.request.envelope.payload).message_id for call in peer.writes}
         expect(ids == {sent.message_id}, f"the same message {sent.message_id} resent", ids)
         alerts = await s.alerts()
         expect(len(alerts) >= len(wrong_fields), f"{len(wrong_fields)} alerts, one per wrong acknowledgement",
@@ -729,9 +593,9 @@ async def outbox_refused(s: Session) -> None:
     async def answer(attempt: int, signed: envelope_pb2.SignedPayload) -> Refusal | LogicalAcknowledgement | None:
         return Refusal.invalid([("notice.remarks", "is refused by the suite")])
 
-    async with ListeningPeer(s, answer) as peer:
+    async with serving(s, answer=answer) as peer:
         sent = await s.originate("notice", s.notice(owner=s.target.party))
-        await peer.wait_for(1, within=5.0)
+        await peer.until("a write from the party", lambda: bool(peer.writes))
         deadline = time.monotonic() + 3.0
         naming: list[str] = []
         while time.monotonic() < deadline and not naming:

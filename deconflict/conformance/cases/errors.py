@@ -15,7 +15,7 @@ from google.rpc import error_details_pb2, status_pb2
 from deconflict.client.peer import CHANNEL_SERVICE, CONFERENCE_SERVICE, NOTICE_SERVICE
 from deconflict.client.retry import RefusedError
 from deconflict.conformance.case import CaseFailedError, case, expect
-from deconflict.conformance.cases.envelope import received, refused_as, refused_with, spoiled
+from deconflict.conformance.cases.envelope import received, refused_as, refused_with
 from deconflict.conformance.session import Session, flight_level
 from deconflict.models.channel import IncidentReport, InvolvedAircraft, Resumption, Suspension, VersionRange
 from deconflict.models.conference import (
@@ -188,7 +188,7 @@ async def details_trailer(s: Session) -> None:
     await s.hello()
     unknown_channel = notice_service_pb2.GetNoticeRequest(channel_id="no-such-channel", notice_id="n-1")
     refusals.append(("an unknown channel", await raw_call(s, NOTICE_SERVICE, "GetNotice", unknown_channel), ""))
-    bad = spoiled(s, "notice", s.notice(), lambda m: setattr(m, "mode", 0))
+    bad = s.spoiled("notice", s.notice(), lambda m: setattr(m, "mode", 0))
     request = notice_service_pb2.SubmitNoticeRequest(envelope=bad)
     refusals.append(("a bad field", await raw_call(s, NOTICE_SERVICE, "SubmitNotice", request), ""))
     delivered = await s.file(s.notice())
@@ -375,10 +375,10 @@ async def bad_request(s: Session) -> None:
     await s.hello()
     faults: list[tuple[str, envelope_pb2.SignedPayload]] = [
         ("notice.volumes[0].volume.outline",
-         spoiled(s, "notice", s.notice(), lambda m: m.notice.volumes[0].volume.ClearField("polygon"))),
-        ("body", spoiled(s, "notice", s.notice(), lambda m: m.ClearField("notice"))),
+         s.spoiled("notice", s.notice(), lambda m: m.notice.volumes[0].volume.ClearField("polygon"))),
+        ("body", s.spoiled("notice", s.notice(), lambda m: m.ClearField("notice"))),
         ("notice.volumes[0].volume.polygon.vertices[1].longitude",
-         spoiled(s, "notice", s.notice(), lambda m: setattr(m.notice.volumes[0].volume.polygon.vertices[1],
+         s.spoiled("notice", s.notice(), lambda m: setattr(m.notice.volumes[0].volume.polygon.vertices[1],
                                                             "longitude", 200.0))),
         ("envelope.payload_type", envelope_pb2.SignedPayload(payload_type="other", payload=b"\x08\x01")),
     ]  # fmt: skip
@@ -405,7 +405,7 @@ def _names(refusal: RawRefusal, path: str) -> None:
 async def one_sentence(s: Session) -> None:
     """The status message is one plain line naming the field or value at fault."""
     await s.hello()
-    signed = spoiled(s, "notice", s.notice(), lambda m: setattr(m.notice, "aircraft_count", 0))
+    signed = s.spoiled("notice", s.notice(), lambda m: setattr(m.notice, "aircraft_count", 0))
     refused = await refused_with(s, s.deliver(signed), grpc.StatusCode.INVALID_ARGUMENT)
     message = refused.message
     expect(bool(message.strip()) and "\n" not in message, "one line of text", repr(message))
@@ -429,7 +429,7 @@ async def refusals_change_nothing(s: Session) -> None:
         lambda: s.amend(notice, replaces_version=3),
         lambda: s.cancel(notice.notice_id, 4),
         lambda: s.file(notice),
-        lambda: s.deliver(spoiled(s, "notice", s.notice(), lambda m: setattr(m.notice, "aircraft_count", 0))),
+        lambda: s.deliver(s.spoiled("notice", s.notice(), lambda m: setattr(m.notice, "aircraft_count", 0))),
         lambda: s.peer.get_notice(s.channel_id, "no-such-notice"),
         lambda: s.peer.unary(NOTICE_SERVICE, "ListNotices",
                              notice_service_pb2.ListNoticesRequest(channel_id=s.channel_id, page_size=5000)),

@@ -11,7 +11,7 @@ import grpc
 
 from deconflict.client.peer import CHANNEL_SERVICE, CONFERENCE_SERVICE, NOTICE_SERVICE
 from deconflict.conformance.case import CaseFailedError, case, expect
-from deconflict.conformance.cases.envelope import refused_as, spoiled
+from deconflict.conformance.cases.envelope import refused_as
 from deconflict.conformance.cases.errors import incident, proposal
 from deconflict.conformance.session import Session
 from deconflict.models.channel import InvolvedAircraft
@@ -37,7 +37,7 @@ Spoil = Callable[[envelope_pb2.Envelope], object]
 
 async def _past_bound(s: Session, body: str, value: object, field: str, spoil: Spoil, **header: Any) -> None:
     """`value` spoiled past a bound is refused with INVALID_ARGUMENT naming `field` (or an element of it)."""
-    signed = spoiled(s, body, value, spoil, **header)
+    signed = s.spoiled(body, value, spoil, **header)
     refused = await s.refusal(s.deliver(signed))
     named = [path for path, _ in refused.violations]
     ok = refused.code == grpc.StatusCode.INVALID_ARGUMENT and any(
@@ -224,7 +224,7 @@ async def circle_radius(s: Session) -> None:
 
         return shape
 
-    await _accepted(s, s.deliver(spoiled(s, "notice", s.notice(), circle(500_000.0))), "a radius of 500000 m")
+    await _accepted(s, s.deliver(s.spoiled("notice", s.notice(), circle(500_000.0))), "a radius of 500000 m")
     await _past_bound(s, "notice", s.notice(), "notice.volumes[0].volume.circle.radius_m", circle(500_001.0))
 
 
@@ -243,7 +243,7 @@ async def altitudes(s: Session) -> None:
 
         return set_band
 
-    await _accepted(s, s.deliver(spoiled(s, "notice", s.notice(), metres(-1000.0, 100_000.0))),
+    await _accepted(s, s.deliver(s.spoiled("notice", s.notice(), metres(-1000.0, 100_000.0))),
                     "altitudes of -1000 m and 100000 m")  # fmt: skip
     await _past_bound(s, "notice", s.notice(), "notice.volumes[0].volume.altitude_upper.value",
                       metres(0.0, 100_001.0))  # fmt: skip

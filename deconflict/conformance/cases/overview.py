@@ -17,16 +17,16 @@ from deconflict.bridge.envelope import decode_acknowledgement, decode_envelope
 from deconflict.client.peer import CHANNEL_SERVICE, CONFERENCE_SERVICE, NOTICE_SERVICE
 from deconflict.conformance.case import case, expect
 from deconflict.conformance.cases.envelope import (
-    ListeningPeer,
     near_now,
     refused_with,
     sent_envelopes,
 )
 from deconflict.conformance.cases.errors import next_version, notice_of, proposal, roger
+from deconflict.conformance.peer import serving
 from deconflict.conformance.session import Session
 from deconflict.models.conference import ConferenceAnswer, SlotAcceptance
 from deconflict.models.notice import NoticeCancellation
-from deconflict.v1 import channel_pb2, envelope_pb2, response_pb2
+from deconflict.v1 import channel_pb2, response_pb2
 
 # DCF-GEN-006: the three services, each with exactly these methods.
 SERVICES = {
@@ -67,19 +67,16 @@ async def own_name(s: Session) -> None:
     hello = await s.hello()
     expect(hello.hello.party == s.target.party, f"Hello from {s.target.party}", hello.hello.party)
 
-    async def acknowledge(attempt: int, signed: envelope_pb2.SignedPayload) -> None:
-        return None
-
-    async with ListeningPeer(s, acknowledge) as peer:
-        await peer.greeted(within=5.0)
+    async with serving(s) as peer:
+        await peer.until("a Hello from the party to its peer", lambda: bool(peer.named("Hello")))
         await s.hello()
         notice = await s.originate("notice", s.notice(owner=s.target.party))
         filed = await s.file(s.notice())
         ack = filed.acknowledgement
         expect(ack.acknowledging_party == s.target.party, f"acknowledged by {s.target.party}",
                ack.acknowledging_party)  # fmt: skip
-        await peer.wait_for(2, within=5.0)
-        calls = {decode_envelope(signed.payload).WhichOneof("body"): method for _, method, signed in peer.writes}
+        await peer.until("2 writes from the party", lambda: len(peer.writes) >= 2)
+        calls = {decode_envelope(c.request.envelope.payload).WhichOneof("body"): c.method for c in peer.writes}
         expect(calls == {"notice": "SubmitNotice", "response": "RespondToNotice"},
                "the notice by SubmitNotice and the response by RespondToNotice, on the peer's node", calls)  # fmt: skip
         sent = await sent_envelopes(s)

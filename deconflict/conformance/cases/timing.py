@@ -20,7 +20,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from deconflict.bridge.envelope import decode_envelope
 from deconflict.client.retry import RefusedError
 from deconflict.conformance.case import CaseFailedError, case, expect
-from deconflict.conformance.cases.acknowledgement import listening, party_sent, until
+from deconflict.conformance.cases.acknowledgement import party_sent, until
+from deconflict.conformance.peer import serving
 from deconflict.conformance.session import Session
 from deconflict.models.notice import FlightNotice
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
@@ -161,7 +162,7 @@ async def unary_budget(s: Session) -> None:
 async def overdue_budget(s: Session) -> None:
     """Over 100 of the party's notices the suite leaves unanswered, the ResponseTimeout and the operator alert come
     within 5 s after the due time, at the 95th percentile."""
-    async with listening(s) as peer:
+    async with serving(s, greet=True) as peer:
         sent = [await s.originate("notice", _apart(s, index, owner=s.target.party)) for index in range(SAMPLES)]
         dues: dict[str, datetime] = {}
         for envelope in sent:
