@@ -37,7 +37,7 @@ def write_node(folder: Path, faults: tuple[Fault, ...] = ()) -> Path:
     (folder / "agreement.toml").write_bytes(packaged_agreement().read_bytes())
     listed = ", ".join(f'"{fault.value}"' for fault in faults)
     (folder / "node.toml").write_text(
-        'party = "party-under-test"\nlisten = "127.0.0.1:0"\njournal = "node.journal"\n\n'
+        'party = "party-under-test"\nlisten = "127.0.0.1:0"\njournal = "node.journal"\ninsecure = true\n\n'
         '[[channels]]\npeer = "conformance-suite"\npeer_address = ""\nagreement = "agreement.toml"\n\n'
         f"[testing]\nenabled = true\nfaults = [{listed}]\n"
     )

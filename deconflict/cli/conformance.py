@@ -22,6 +22,8 @@ party = "party-under-test"
 listen = "127.0.0.1:{port}"
 journal = "party-under-test.journal"
 policy = "automatic"
+# Plaintext, for a local check of the protocol's behaviour: the suite's tls cases need certificates.
+insecure = true
 
 [[channels]]
 peer = "conformance-suite"
