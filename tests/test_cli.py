@@ -127,6 +127,10 @@ COMMANDS = [
     (["alerts", "list"], "acknowledged ones"),
     (["alerts", "ack"], "--every-open"),
     (["demo"], "October 2015"),
+    (["pki"], "Certificates for mutual TLS"),
+    (["pki", "init"], "node's certificate"),
+    (["pki", "operator"], "operator commands"),
+    (["status"], "--identity"),
 ]
 
 

@@ -85,10 +85,3 @@ def _issued_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
         return False
     return True
 
-
-def load_certificates(data: bytes) -> list[x509.Certificate]:
-    """Every certificate of a PEM file; ValueError when there is none or one cannot be read."""
-    certificates = x509.load_pem_x509_certificates(data)
-    if not certificates:
-        raise ValueError("holds no certificate")
-    return certificates
