@@ -242,9 +242,15 @@ def add_operator(folder: Path, party: str, name: str, *, days: int = OPERATOR_DA
 
 def load_authority(home: Path) -> Authority:
     """The CA kept in `home` (ca.crt and ca.key)."""
+    return load_authority_files(home / CA_CERT, home / CA_KEY)
+
+
+def load_authority_files(certificate_path: Path, key_path: Path) -> Authority:
+    """A CA from its certificate and key files."""
+    home = certificate_path.parent
     try:
-        certificate = x509.load_pem_x509_certificate((home / CA_CERT).read_bytes())
-        key = serialization.load_pem_private_key((home / CA_KEY).read_bytes(), password=None)
+        certificate = x509.load_pem_x509_certificate(certificate_path.read_bytes())
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     except OSError as error:
         raise PkiError(
             f"{error.filename}: {error.strerror}: create the party's CA first (deconflict pki init)"
@@ -252,7 +258,7 @@ def load_authority(home: Path) -> Authority:
     except (ValueError, TypeError) as error:
         raise PkiError(f"{home}: the CA cannot be read: {error}") from None
     if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise PkiError(f"{home / CA_KEY}: not an ECDSA key")
+        raise PkiError(f"{key_path}: not an ECDSA key")
     return Authority(key, certificate)
 
 

@@ -57,7 +57,7 @@ from deconflict.models.response import (
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
 from deconflict.rpc.handlers import Behaviour, Context, service_handler
 from deconflict.rpc.refusal import Refusal
-from deconflict.rpc.server import bind, build_server
+from deconflict.rpc.server import build_server
 from deconflict.testing.v1 import test_control_service_pb2 as control_pb
 from deconflict.v1 import (
     channel_pb2,
@@ -1141,7 +1141,7 @@ async def _listening(s: Session) -> AsyncIterator[_ListeningPeer]:
         health_checking=False,
         server_reflection=False,
     )
-    port = bind(server, "127.0.0.1:0")
+    port = s.listen(server)
     await server.start()
     try:
         await s.control.reset(control_pb.RESPONSE_POLICY_AUTOMATIC, f"127.0.0.1:{port}")

@@ -149,7 +149,7 @@ class ListeningPeer:
         server.add_generic_rpc_handlers(
             [grpc.method_handlers_generic_handler(name, methods) for name, methods in handlers.items()]
         )
-        port = server.add_insecure_port("127.0.0.1:0")
+        port = self.s.listen(server)
         await server.start()
         self._server = server
         await self.s.control.reset(control_pb.RESPONSE_POLICY_AUTOMATIC, f"127.0.0.1:{port}")
