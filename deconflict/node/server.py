@@ -103,6 +103,8 @@ class NodeServer:
             )
         if self.testing:
             log.warning("%s: the test-control API is on: for conformance testing only", self.node.party)
+            if tls is not None and not self.node.config.testing.clients:
+                log.warning("%s: no [testing] clients: with TLS nobody may use the test-control API", self.node.party)
         log.info("%s listening on port %d", self.node.party, self.port)
         return self.port
 

@@ -3,7 +3,8 @@
 - the protocol's services (deconflict.v1): a party's node that is the peer of one of this node's channels;
   each behaviour then checks that the caller is the peer of the channel its request names (DCF-SEC-003);
 - the operator API: an operator of this node's own party;
-- the test-control API: only the identities the configuration lists ([testing] clients).
+- the test-control API: only the identities the configuration lists ([testing] clients);
+- health and reflection (grpc's own services): any caller the TLS handshake admitted.
 
 With TLS, the identity comes from the certificate of the call's TLS session, vouched for by an anchor of its
 party (deconflict.security.trust), never from the request. Each certificate is parsed and checked once; the
