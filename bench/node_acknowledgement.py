@@ -129,6 +129,8 @@ party = "{NODE}"
 listen = "127.0.0.1:0"
 journal = "node.journal"
 policy = "automatic"
+# Plaintext, as the bare grpc.aio server it is compared with.
+insecure = true
 
 [[channels]]
 peer = "{PEER}"

@@ -42,8 +42,8 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         async with (
             local_nodes(Path(folder)) as nodes,
-            OperatorClient(nodes.ru_address) as ru,
-            OperatorClient(nodes.us_address) as us,
+            OperatorClient(nodes.ru_address, tls=nodes.ru_operator) as ru,
+            OperatorClient(nodes.us_address, tls=nodes.us_operator) as us,
         ):
             observer = Observer()
             observer.follow(RU, ru, 0)

@@ -25,7 +25,10 @@ from deconflict.operator.v1 import operator_service_pb2 as pb
 
 async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        async with local_nodes(Path(folder), us_policy="automatic") as nodes, OperatorClient(nodes.ru_address) as ru:
+        async with (
+            local_nodes(Path(folder), us_policy="automatic") as nodes,
+            OperatorClient(nodes.ru_address, tls=nodes.ru_operator) as ru,
+        ):
             print(f"ru-mod's node at {nodes.ru_address}, us-dod's at {nodes.us_address}, both answering automatically")
             latamneh = RUSSIAN_SORTIES[3]
             notice = latamneh.notice(RU, "ru-mod/example/latamneh", Calendar.from_now(datetime.now(UTC)))

@@ -43,6 +43,8 @@ from deconflict.node.config import load_config
 from deconflict.node.node import utc_now
 from deconflict.node.server import NodeServer
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
+from deconflict.security.credentials import ClientTls, operator_tls
+from deconflict.security.pki import add_operator, init_party
 from deconflict.v1 import channel_service_pb2, envelope_pb2
 
 RU, US = "ru-mod", "us-dod"
@@ -115,24 +117,63 @@ def write_configs(
     heartbeat: int = 1,
     policy_ru: str = "automatic",
     peer_addresses: dict[str, str] | None = None,
+    tls: bool = False,
 ) -> tuple[Path, Path, int, int]:
     """Agreement and node configs for both parties; their ports are chosen now, so each knows the other's.
 
     `peer_addresses` replaces, per party, the address its node calls its peer at: "" for a node that never
     calls its peer (a test acts as the peer), or a proxy's address to put a cuttable link in between.
+    Plaintext (insecure = true) unless `tls`: then with mutual TLS, the certificates in folder/pki.
     """
     (folder / "agreement.toml").write_text(AGREEMENT.format(notice_timer=notice_timer, heartbeat=heartbeat))
+    if tls:
+        make_pki(folder / "pki")
     ru_port, us_port = free_port(), free_port()
     for party, port, peer, peer_port, policy in (
         (RU, ru_port, US, us_port, policy_ru),
         (US, us_port, RU, ru_port, policy_us),
     ):
         peer_address = (peer_addresses or {}).get(party, f"127.0.0.1:{peer_port}")
+        security = (
+            f'[tls]\ncertificate = "pki/{party}/node.crt"\nkey = "pki/{party}/node.key"\nca = "pki/{party}/ca.crt"\n\n'
+            if tls
+            else "insecure = true\n\n"
+        )
         (folder / f"{party}.toml").write_text(
-            f'party = "{party}"\nlisten = "127.0.0.1:{port}"\njournal = "{party}.journal"\npolicy = "{policy}"\n\n'
+            f'party = "{party}"\nlisten = "127.0.0.1:{port}"\njournal = "{party}.journal"\npolicy = "{policy}"\n'
+            f"{security}"
             f'[[channels]]\npeer = "{peer}"\npeer_address = "{peer_address}"\nagreement = "agreement.toml"\n'
+            + (f'peer_ca = "pki/{peer}/ca.crt"\n' if tls else "")
         )
     return folder / f"{RU}.toml", folder / f"{US}.toml", ru_port, us_port
+
+
+OPERATOR = "duty-officer"
+
+
+def make_pki(folder: Path, parties: tuple[str, ...] = (RU, US)) -> Path:
+    """A CA, a node certificate and an operator (OPERATOR) for each party in `folder`, unless already there."""
+    for party in parties:
+        if not (folder / party / "ca.crt").exists():
+            init_party(folder, party)
+            add_operator(folder, party, OPERATOR)
+    return folder
+
+
+def node_tls(pki: Path, party: str, server_party: str) -> ClientTls:
+    """A client presenting `party`'s node certificate to the node of `server_party`."""
+    home = pki / party
+    return ClientTls(
+        (home / "node.crt").read_bytes(),
+        (home / "node.key").read_bytes(),
+        (pki / server_party / "ca.crt").read_bytes(),
+        server_party,
+    )
+
+
+def operator_of(pki: Path, party: str) -> ClientTls:
+    """The credentials of `party`'s operator (OPERATOR), for its own node."""
+    return operator_tls(pki / party / "operators" / OPERATOR)
 
 
 ATTEMPTS = 5  # a port picked free may be taken by another process before a node binds it: pick again
@@ -335,9 +376,12 @@ class PeerSide(EnvelopeWriter):
 
 
 @asynccontextmanager
-async def peer_of(address: str, *, greet: bool = True, **options: Any) -> AsyncIterator[PeerSide]:
-    """A PeerSide connected to the node at `address`, greeted unless `greet` is False."""
-    async with PeerClient(address) as client:
+async def peer_of(
+    address: str, *, greet: bool = True, tls: ClientTls | None = None, **options: Any
+) -> AsyncIterator[PeerSide]:
+    """A PeerSide connected to the node at `address` (with `tls`: as that certificate), greeted unless `greet`
+    is False."""
+    async with PeerClient(address, tls=tls) as client:
         side = PeerSide(client, **options)
         if greet:
             await side.hello()

@@ -73,10 +73,15 @@ class Served:
 
 
 @contextmanager
-def serving(folder: Path, *, us_policy: str = "operator") -> Iterator[Served]:
-    """Two `deconflict serve` processes on free ports, configured by `deconflict demo --write-configs`."""
+def serving(folder: Path, *, us_policy: str = "operator", tls: bool = False) -> Iterator[Served]:
+    """Two `deconflict serve` processes on free ports, configured by `deconflict demo --write-configs`: plaintext
+    (--insecure), or with `tls` over the certificates `deconflict pki init` writes in folder/pki."""
     ports = free_port(), free_port()
-    written = deconflict("demo", "--write-configs", str(folder), "--ports", *map(str, ports))
+    if tls:
+        made = deconflict("pki", "init", str(folder / "pki"), "--party", "ru-mod", "--party", "us-dod")
+        assert made.returncode == 0, made.stderr
+    security = () if tls else ("--insecure",)
+    written = deconflict("demo", "--write-configs", str(folder), "--ports", *map(str, ports), *security)
     assert written.returncode == 0, written.stderr
     if us_policy != "operator":
         us_config = folder / "us-dod.toml"
@@ -122,6 +127,10 @@ COMMANDS = [
     (["alerts", "list"], "acknowledged ones"),
     (["alerts", "ack"], "--every-open"),
     (["demo"], "October 2015"),
+    (["pki"], "Certificates for mutual TLS"),
+    (["pki", "init"], "node's certificate"),
+    (["pki", "operator"], "operator commands"),
+    (["status"], "--identity"),
 ]
 
 

@@ -27,30 +27,50 @@ from deconflict.node.config import load_config
 from deconflict.node.faults import VIOLATES, Fault
 from deconflict.node.server import NodeServer
 from deconflict.spec import load_requirements
+from tests.nodes import make_pki
 
 CLI = [sys.executable, "-m", "deconflict"]
 
 
-def write_node(folder: Path, faults: tuple[Fault, ...] = ()) -> Path:
-    """A reference node's files for the conformance channel, with the test-control API and `faults`."""
+PARTY, SUITE = "party-under-test", "conformance-suite"
+
+
+def write_node(folder: Path, faults: tuple[Fault, ...] = (), *, tls: bool = False) -> Path:
+    """A reference node's files for the conformance channel, with the test-control API and `faults`: plaintext,
+    or with `tls` mutual TLS over certificates made in folder/pki, the target claiming the tls feature."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "agreement.toml").write_bytes(packaged_agreement().read_bytes())
     listed = ", ".join(f'"{fault.value}"' for fault in faults)
+    if tls:
+        make_pki(folder / "pki", (PARTY, SUITE))
+        security = (
+            f'[tls]\ncertificate = "pki/{PARTY}/node.crt"\nkey = "pki/{PARTY}/node.key"\nca = "pki/{PARTY}/ca.crt"\n\n'
+        )
+        peer_ca = f'peer_ca = "pki/{SUITE}/ca.crt"\n'
+        clients = f'clients = ["urn:deconflict:party:{SUITE}"]\n'
+        features = '["core", "streaming", "tls"]'
+        suite = (
+            f'\n[tls]\ncertificate = "pki/{SUITE}/node.crt"\nkey = "pki/{SUITE}/node.key"\n'
+            f'party_ca = "pki/{PARTY}/ca.crt"\nca = "pki/{SUITE}/ca.crt"\nca_key = "pki/{SUITE}/ca.key"\n'
+        )
+    else:
+        security, peer_ca, clients, features, suite = "insecure = true\n\n", "", "", '["core", "streaming"]', ""
     (folder / "node.toml").write_text(
-        'party = "party-under-test"\nlisten = "127.0.0.1:0"\njournal = "node.journal"\n\n'
-        '[[channels]]\npeer = "conformance-suite"\npeer_address = ""\nagreement = "agreement.toml"\n\n'
-        f"[testing]\nenabled = true\nfaults = [{listed}]\n"
+        f'party = "{PARTY}"\nlisten = "127.0.0.1:0"\njournal = "node.journal"\n{security}'
+        f'[[channels]]\npeer = "{SUITE}"\npeer_address = ""\nagreement = "agreement.toml"\n{peer_ca}\n'
+        f"[testing]\nenabled = true\nfaults = [{listed}]\n{clients}"
     )
     (folder / "target.toml").write_text(
-        'party = "party-under-test"\nagreement = "agreement.toml"\nfeatures = ["core", "streaming"]\n'
-        'address = "127.0.0.1:1"\n'
+        f'party = "{PARTY}"\nagreement = "agreement.toml"\nfeatures = {features}\naddress = "127.0.0.1:1"\n{suite}'
     )
     return folder
 
 
 @asynccontextmanager
-async def reference_node(folder: Path, faults: tuple[Fault, ...] = ()) -> AsyncIterator[tuple[Target, str]]:
-    write_node(folder, faults)
+async def reference_node(
+    folder: Path, faults: tuple[Fault, ...] = (), *, tls: bool = False
+) -> AsyncIterator[tuple[Target, str]]:
+    write_node(folder, faults, tls=tls)
     server = NodeServer(load_config(folder / "node.toml"))
     port = await server.start()
     try:
@@ -76,6 +96,33 @@ def test_the_reference_node_passes_every_case_dcf_gen_013(tmp_path: Path) -> Non
     failed = [f"{r.name}: {r.expected} / {r.got} {r.message}" for r in results if r.status not in (PASSED, SKIPPED)]
     assert not failed, "\n".join(failed)
     assert len(results) == len(all_cases()) >= 19
+
+
+# Over mutual TLS: the tls cases, and the cases in which the party calls the suite (a listener of its own).
+OVER_TLS = ("security.", "channel.party_says_hello", "envelope.outbox_", "overview.")
+
+
+def test_the_reference_node_with_mutual_tls_passes_the_tls_cases_dcf_sec_001_dcf_sec_004(tmp_path: Path) -> None:
+    cases = [c for c in all_cases().values() if c.name.startswith(OVER_TLS)]
+    assert sum(c.feature == "tls" for c in cases) >= 6
+
+    async def go() -> list[Result]:
+        async with reference_node(tmp_path, tls=True) as (target, address):
+            return await run_cases(target, address, cases)
+
+    results = asyncio.run(go())
+    failed = [f"{r.name}: {r.expected} / {r.got} {r.message}" for r in results if r.status != PASSED]
+    assert not failed, "\n".join(failed)
+
+
+def test_the_tls_cases_are_skipped_for_a_party_that_does_not_claim_tls(tmp_path: Path) -> None:
+    async def go() -> list[Result]:
+        async with reference_node(tmp_path) as (target, address):
+            return await run_cases(target, address, all_cases().values(), Selection(only=["security.*"]))
+
+    results = [r for r in asyncio.run(go()) if r.name.startswith("security.")]
+    assert len(results) >= 6
+    assert {(r.status, r.message) for r in results} == {(SKIPPED, "the party does not claim the tls feature")}
 
 
 @pytest.mark.parametrize("fault", list(Fault), ids=[fault.value for fault in Fault])
@@ -254,3 +301,15 @@ def test_case(conformance_party: Path, name: str) -> None:
     assert result.status == PASSED, (
         f"{result.requirements}: expected {result.expected}; got {result.got} {result.message}"
     )
+
+
+def test_conformance_init_tls_writes_a_node_and_a_target_with_mutual_tls_dcf_sec_001(tmp_path: Path) -> None:
+    made = subprocess.run([*CLI, "conformance", "init", str(tmp_path), "--tls"], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    node = load_config(tmp_path / "node.toml")
+    assert node.tls is not None
+    assert node.config.testing.clients == [f"urn:deconflict:party:{SUITE}"]
+    target = load_target(tmp_path / "target.toml")
+    assert "tls" in target.features
+    assert target.tls is not None
+    assert target.tls.authority is not None

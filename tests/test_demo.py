@@ -45,9 +45,9 @@ def test_demo_replays_october_2015_and_exits_0(tmp_path):
     assert {"agreement.toml", "ru-mod.toml", "us-dod.toml", "ru-mod.journal", "us-dod.journal", "documents"} <= kept
 
 
-def test_demo_against_two_serve_processes(tmp_path):
-    with serving(tmp_path) as nodes:
-        result = deconflict("demo", "--nodes", nodes.ru, nodes.us)
+def test_demo_against_two_serve_processes_with_mutual_tls_dcf_sec_001(tmp_path):
+    with serving(tmp_path, tls=True) as nodes:
+        result = deconflict("demo", "--nodes", nodes.ru, nodes.us, "--pki", str(tmp_path / "pki"))
         assert result.returncode == 0, result.stdout + result.stderr
         check_the_story(result.stdout)
         assert nodes.stop() == {"ru-mod": 0, "us-dod": 0}
@@ -56,7 +56,7 @@ def test_demo_against_two_serve_processes(tmp_path):
 def test_demo_stops_with_a_clear_message_when_an_outcome_does_not_come(tmp_path):
     # A US node that answers by itself sends ROGER where the scenario waits for its operator's STANDBY.
     with serving(tmp_path, us_policy="automatic") as nodes:
-        result = deconflict("demo", "--nodes", nodes.ru, nodes.us, "--timeout", "8")
+        result = deconflict("demo", "--nodes", nodes.ru, nodes.us, "--timeout", "8", "--insecure")
         assert result.returncode == 1
         assert "where STANDBY was expected" in result.stderr
         assert 'policy = "operator"' in result.stderr

@@ -6,21 +6,16 @@ The behaviours here are small stand-ins: they test the plumbing, not the node.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import grpc
 import grpc.aio
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -31,7 +26,7 @@ from deconflict.bridge.errors import message_refusal_to_proto
 from deconflict.models.base import field_violations
 from deconflict.models.errors import MessageRefusal, SequenceGap, StaleVersion
 from deconflict.models.notice_service import GetNoticeRequest
-from deconflict.rpc.handlers import RequestStream, behaviours_of, peer_identity, service_handler
+from deconflict.rpc.handlers import RequestStream, behaviours_of, service_handler
 from deconflict.rpc.refusal import (
     DETAILS_KEY,
     DOMAIN,
@@ -553,83 +548,51 @@ def test_bind_refuses_an_address_it_cannot_use():
         asyncio.run(attempt())
 
 
-# The peer's identity from its certificate (DCF-SEC-002, DCF-SEC-003).
+# The admission check of deconflict.security.access: before the request is parsed, before the behaviour.
 
 
-def _certificate(
-    name: str, issuer: tuple[Any, x509.Certificate] | None, names: list[x509.GeneralName]
-) -> tuple[Any, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer[1].subject if issuer else subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
-    )
-    if names:
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-    return key, builder.sign(issuer[0] if issuer else key, hashes.SHA256())
-
-
-def _pem(pair: tuple[Any, x509.Certificate]) -> tuple[bytes, bytes]:
-    key, certificate = pair
-    return (
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
-        certificate.public_bytes(serialization.Encoding.PEM),
-    )
-
-
-def _identity_behaviours() -> Mapping[str, Callable[..., Any]]:
-    async def who(request, context):
-        return channel_service_pb2.GetAgreementResponse(agreement=repr(peer_identity(context)).encode())
-
-    return behaviours(CHANNEL, GetAgreement=who)
+def _refusing_admit(context: Any) -> None:
+    raise Refusal.permission_denied("NOT_PEER", "not a peer of this node")
 
 
 @pytest.mark.asyncio
-async def test_peer_identity_is_none_in_plaintext():
-    async with (
-        serving(service_handler(CHANNEL, _identity_behaviours())) as (_, port),
-        grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel,
-    ):
-        answer = await raw_unary(channel, CHANNEL, "GetAgreement")(b"", timeout=5)
-    assert channel_service_pb2.GetAgreementResponse.FromString(answer).agreement == b"None"
+async def test_admit_refuses_before_the_request_is_parsed_or_any_behaviour_runs_dcf_sec_004():
+    ran: list[str] = []
+
+    async def agreement(request, context):
+        ran.append("unary")
+        return channel_service_pb2.GetAgreementResponse()
+
+    async def watch(request, context):
+        ran.append("stream")
+        yield channel_service_pb2.WatchResponse()
+
+    handler = service_handler(CHANNEL, behaviours(CHANNEL, GetAgreement=agreement, Watch=watch), admit=_refusing_admit)
+    async with serving(handler) as (_, port), grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as unary:
+            await raw_unary(channel, CHANNEL, "GetAgreement")(GARBAGE, timeout=5)
+        stream = channel.unary_stream(f"/{CHANNEL.full_name}/Watch", request_serializer=None)(b"", timeout=5)
+        with pytest.raises(grpc.aio.AioRpcError) as streamed:
+            await collect(stream, [])
+    for caught in (unary, streamed):
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert refusal_from_rpc_error(caught.value).reason == "NOT_PEER"
+    assert ran == []
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize(
-    ("uris", "expected"),
-    [
-        pytest.param(["urn:deconflict:party:ru-mod"], b"'ru-mod'", id="one-party"),
-        pytest.param([], b"None", id="no-party"),
-        pytest.param(["urn:deconflict:party:ru-mod", "urn:deconflict:party:us-dod"], b"None", id="two-parties"),
-    ],
-)
-async def test_peer_identity_is_the_party_of_the_certificate(uris, expected):
-    authority = _certificate("authority", None, [])
-    server = _certificate("node", authority, [x509.DNSName("node.example")])
-    client = _certificate(
-        "peer", authority, [x509.UniformResourceIdentifier(uri) for uri in uris] + [x509.DNSName("peer.example")]
+async def test_an_admitted_call_reaches_its_behaviour():
+    admitted: list[str] = []
+
+    async def agreement(request, context):
+        return channel_service_pb2.GetAgreementResponse(agreement=b"".join(a.encode() for a in admitted))
+
+    handler = service_handler(
+        CHANNEL, behaviours(CHANNEL, GetAgreement=agreement), admit=lambda context: admitted.append("in")
     )
-    _, authority_pem = _pem(authority)
-    credentials = grpc.ssl_server_credentials([_pem(server)], root_certificates=authority_pem, require_client_auth=True)
-    client_key, client_pem = _pem(client)
-    async with (
-        serving(service_handler(CHANNEL, _identity_behaviours()), credentials=credentials) as (_, port),
-        grpc.aio.secure_channel(
-            f"127.0.0.1:{port}",
-            grpc.ssl_channel_credentials(authority_pem, client_key, client_pem),
-            options=[("grpc.ssl_target_name_override", "node.example")],
-        ) as channel,
-    ):
+    async with serving(handler) as (_, port), grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         answer = await raw_unary(channel, CHANNEL, "GetAgreement")(b"", timeout=5)
-    assert channel_service_pb2.GetAgreementResponse.FromString(answer).agreement == expected
+    assert channel_service_pb2.GetAgreementResponse.FromString(answer).agreement == b"in"
 
 
 def test_field_violations_and_from_validation_agree():

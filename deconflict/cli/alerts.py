@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from deconflict.cli.options import DEFAULT_NODE, NodeOption
+from deconflict.cli.options import DEFAULT_NODE, IdentityOption, NodeOption, NodeTarget
 from deconflict.cli.output import EXIT_BAD_INPUT, console, fail, run
 
 if TYPE_CHECKING:
@@ -26,14 +26,15 @@ app = typer.Typer(
 @app.command("list")
 def list_alerts(
     node: NodeOption = DEFAULT_NODE,
+    identity: IdentityOption = None,
     every: Annotated[bool, typer.Option("--all", help="Acknowledged alerts too, with when they were.")] = False,
 ) -> None:
     """List the open alerts, oldest first: number, when raised, channel, kind, subject and what happened. Open
     alerts are highlighted; --all adds the acknowledged ones."""
-    run(_list(node, every), node)
+    run(_list(NodeTarget(node, identity), every), node)
 
 
-async def _list(node: str, every: bool) -> None:
+async def _list(node: NodeTarget, every: bool) -> None:
     from deconflict.cli.connection import operator_client
 
     async with operator_client(node) as client:
@@ -50,15 +51,16 @@ def ack(
     ] = None,
     every_open: Annotated[bool, typer.Option("--every-open", help="Acknowledge every open alert.")] = False,
     node: NodeOption = DEFAULT_NODE,
+    identity: IdentityOption = None,
 ) -> None:
     """Acknowledge alerts: the node records when, durably, and stops presenting them as open. Give their
     numbers, or --every-open."""
     if bool(alert_ids) == every_open:
         fail("give the alert numbers, or --every-open", EXIT_BAD_INPUT)
-    run(_ack(alert_ids or [], every_open, node), node)
+    run(_ack(alert_ids or [], every_open, NodeTarget(node, identity)), node)
 
 
-async def _ack(alert_ids: list[int], every_open: bool, node: str) -> None:
+async def _ack(alert_ids: list[int], every_open: bool, node: NodeTarget) -> None:
     from deconflict.cli.connection import operator_client
 
     async with operator_client(node) as client:

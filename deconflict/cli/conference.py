@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from deconflict.cli.options import DEFAULT_NODE, ChannelOption, NodeOption
+from deconflict.cli.options import DEFAULT_NODE, ChannelOption, IdentityOption, NodeOption, NodeTarget
 from deconflict.cli.output import EXIT_BAD_INPUT, console, fail, fields_table, run
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ def propose(
     file: Annotated[Path, typer.Argument(help="The ConferenceProposal, JSON or YAML.")],
     channel: ChannelOption = None,
     node: NodeOption = DEFAULT_NODE,
+    identity: IdentityOption = None,
     without_incidents: Annotated[
         bool, typer.Option("--without-incidents", help="Leave the incidents reported since the last conference off.")
     ] = False,
@@ -34,10 +35,10 @@ def propose(
     """Propose a conference: candidate slots, duration, participants by role, classification and agenda items
     (incident review, proposal review with the documents' SHA-256, procedure change...). The node adds an
     incident review for each incident reported since the last recorded conference. revision defaults to 1."""
-    run(_propose(file, channel, node, without_incidents), node)
+    run(_propose(file, channel, NodeTarget(node, identity), without_incidents), node)
 
 
-async def _propose(file: Path, channel: str | None, node: str, without_incidents: bool) -> None:
+async def _propose(file: Path, channel: str | None, node: NodeTarget, without_incidents: bool) -> None:
     from deconflict.bridge.conference import conference_proposal_data
     from deconflict.cli.connection import only_channel, operator_client
     from deconflict.cli.files import read_model
@@ -68,12 +69,13 @@ def answer(
     ] = None,
     channel: ChannelOption = None,
     node: NodeOption = DEFAULT_NODE,
+    identity: IdentityOption = None,
 ) -> None:
     """Answer the peer's latest revision: accept one of its slots, counter (a new revision, e.g. other slots),
     or decline. Exactly one of --accept, --counter and --decline."""
     if sum(choice is not None for choice in (accept, counter, decline)) != 1:
         fail("give exactly one of --accept, --counter and --decline", EXIT_BAD_INPUT)
-    run(_answer(conference_id, accept, counter, decline, revision, channel, node), node)
+    run(_answer(conference_id, accept, counter, decline, revision, channel, NodeTarget(node, identity)), node)
 
 
 async def _answer(
@@ -83,7 +85,7 @@ async def _answer(
     decline: str | None,
     revision: int | None,
     channel: str | None,
-    node: str,
+    node: NodeTarget,
 ) -> None:
     from deconflict.cli.connection import latest_revision, only_channel, operator_client
     from deconflict.cli.describe import when
@@ -122,13 +124,14 @@ def record(
     file: Annotated[Path, typer.Argument(help="The ConferenceRecord, JSON or YAML.")],
     channel: ChannelOption = None,
     node: NodeOption = DEFAULT_NODE,
+    identity: IdentityOption = None,
 ) -> None:
     """File the record of a conference held: start and end, attendees, decisions and action items (owner, due
     date). Only a scheduled conference is recorded; incidents reported after it go on the next agenda."""
-    run(_record(file, channel, node), node)
+    run(_record(file, channel, NodeTarget(node, identity)), node)
 
 
-async def _record(file: Path, channel: str | None, node: str) -> None:
+async def _record(file: Path, channel: str | None, node: NodeTarget) -> None:
     from deconflict.cli.connection import only_channel, operator_client
     from deconflict.cli.files import read_model
     from deconflict.models.conference import ConferenceRecord
@@ -154,12 +157,13 @@ def cancel(
     reason: Annotated[str, typer.Option("--reason", help="Why it is withdrawn or called off.")],
     channel: ChannelOption = None,
     node: NodeOption = DEFAULT_NODE,
+    identity: IdentityOption = None,
 ) -> None:
     """Withdraw a proposal or call off a scheduled conference (either party may); it ends as CANCELLED."""
-    run(_cancel(conference_id, reason, channel, node), node)
+    run(_cancel(conference_id, reason, channel, NodeTarget(node, identity)), node)
 
 
-async def _cancel(conference_id: str, reason: str, channel: str | None, node: str) -> None:
+async def _cancel(conference_id: str, reason: str, channel: str | None, node: NodeTarget) -> None:
     from deconflict.cli.connection import only_channel, operator_client
     from deconflict.cli.files import validate
     from deconflict.models.conference import ConferenceCancellation
@@ -178,13 +182,14 @@ def show(
     conference_id: Annotated[str, typer.Argument(help="The conference.")],
     channel: ChannelOption = None,
     node: NodeOption = DEFAULT_NODE,
+    identity: IdentityOption = None,
 ) -> None:
     """Show one conference as your node holds it: its state (PROPOSED, COUNTERED, SCHEDULED, DECLINED, RECORDED
     or CANCELLED), who sent the latest revision, the slot agreed, the record once held, and the agenda."""
-    run(_show_conference(conference_id, channel, node), node)
+    run(_show_conference(conference_id, channel, NodeTarget(node, identity)), node)
 
 
-async def _show_conference(conference_id: str, channel: str | None, node: str) -> None:
+async def _show_conference(conference_id: str, channel: str | None, node: NodeTarget) -> None:
     from deconflict.bridge.conference_service import conference_status_data
     from deconflict.cli.connection import only_channel, operator_client
     from deconflict.cli.describe import when

@@ -22,18 +22,45 @@ party = "party-under-test"
 listen = "127.0.0.1:{port}"
 journal = "party-under-test.journal"
 policy = "automatic"
-
+{security}
 [[channels]]
 peer = "conformance-suite"
 peer_address = ""
 agreement = "agreement.toml"
+{peer_ca}"""
+
+PLAINTEXT = """\
+# Plaintext, for a local check of the protocol's behaviour (`conformance init --tls` for mutual TLS).
+insecure = true
+"""
+
+NODE_TLS = """\
+
+[tls]
+certificate = "pki/party-under-test/node.crt"
+key = "pki/party-under-test/node.key"
+ca = "pki/party-under-test/ca.crt"
+
+[testing]
+# The suite's certificate may use the test-control API.
+clients = ["urn:deconflict:party:conformance-suite"]
+"""
+
+TARGET_TLS = """\
+
+[tls]
+certificate = "pki/conformance-suite/node.crt"
+key = "pki/conformance-suite/node.key"
+party_ca = "pki/party-under-test/ca.crt"
+ca = "pki/conformance-suite/ca.crt"
+ca_key = "pki/conformance-suite/ca.key"
 """
 
 TARGET_TOML = """\
 # The party the suite checks (see `deconflict conformance run --help`).
 party = "party-under-test"
 agreement = "agreement.toml"
-features = ["core", "streaming"]  # what the reference node implements
+features = {features}
 address = "127.0.0.1:{port}"
 known_failing = []
 """
@@ -134,14 +161,35 @@ def coverage() -> None:
 def init(
     folder: Annotated[Path, typer.Argument(help="Where to write agreement.toml, node.toml and target.toml.")],
     port: Annotated[int, typer.Option(help="The port the node under test listens on.")] = 7400,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls",
+            help="Mutual TLS: certificates for both parties in FOLDER/pki, and the target claims the tls feature.",
+        ),
+    ] = False,
 ) -> None:
     """Write what it takes to check the reference node: the conformance agreement (short timers), a node
     configuration and a target file. Then: `deconflict serve --config FOLDER/node.toml --testing` in one
     terminal and `deconflict conformance run --config FOLDER/target.toml` in another."""
     from deconflict.conformance.target import packaged_agreement
+    from deconflict.security.pki import PkiError, init_party
 
     folder.mkdir(parents=True, exist_ok=True)
+    if tls:
+        try:
+            for party in ("party-under-test", "conformance-suite"):
+                init_party(folder / "pki", party)
+        except PkiError as error:
+            fail(str(error), EXIT_BAD_INPUT)
     shutil.copyfile(packaged_agreement(), folder / "agreement.toml")
-    (folder / "node.toml").write_text(NODE_TOML.format(port=port))
-    (folder / "target.toml").write_text(TARGET_TOML.format(port=port))
+    node = NODE_TOML.format(
+        port=port,
+        security="" if tls else PLAINTEXT,
+        peer_ca='peer_ca = "pki/conformance-suite/ca.crt"\n' + NODE_TLS if tls else "",
+    )
+    (folder / "node.toml").write_text(node)
+    # What the reference node implements: streaming always, and tls when it runs with certificates.
+    features = '["core", "streaming", "tls"]' if tls else '["core", "streaming"]'
+    (folder / "target.toml").write_text(TARGET_TOML.format(port=port, features=features) + (TARGET_TLS if tls else ""))
     console().print(f"wrote {folder}/agreement.toml, node.toml and target.toml", highlight=False)

@@ -12,17 +12,27 @@ from typing import Final
 
 import grpc
 
+from deconflict.cli.options import NodeTarget
 from deconflict.cli.output import BadInputError
 from deconflict.client import OperatorClient, RefusedError, RetryPolicy
 from deconflict.operator.v1 import operator_service_pb2 as pb
+from deconflict.security.credentials import CredentialsError, operator_tls
 
 # A person waits for the answer: give up on an unreachable node after a few seconds, not thirty.
 CLI_RETRY: Final = RetryPolicy(attempt_timeout=3.0, overall_timeout=3.0)
 READ_TIMEOUT: Final = 15.0
 
 
-def operator_client(address: str) -> OperatorClient:
-    return OperatorClient(address, timeout=3.0, retry=CLI_RETRY)
+def operator_client(node: NodeTarget) -> OperatorClient:
+    """A client of the node's operator API: as the operator `node.identity` names (mutual TLS, the node verified
+    as the operator's own party), or plaintext without one."""
+    tls = None
+    if node.identity is not None:
+        try:
+            tls = operator_tls(node.identity)
+        except CredentialsError as error:
+            raise BadInputError("--identity", [("", str(error))]) from None
+    return OperatorClient(node.address, tls=tls, timeout=3.0, retry=CLI_RETRY)
 
 
 async def stored_events(client: OperatorClient, from_position: int = 0) -> list[pb.Event]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from deconflict.cli import alerts, conference, conformance, demo, journal, notices, serve, watch
+from deconflict.cli import alerts, conference, conformance, demo, journal, notices, pki, serve, watch
 
 app = typer.Typer(
     name="deconflict",
@@ -30,6 +30,7 @@ app.add_typer(conference.app, name="conference")
 app.add_typer(journal.app, name="journal")
 app.command("demo")(demo.demo)
 app.add_typer(conformance.app, name="conformance")
+app.add_typer(pki.app, name="pki")
 
 
 def main() -> None:

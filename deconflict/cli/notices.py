@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Final
 import typer
 from rich.table import Table
 
-from deconflict.cli.options import DEFAULT_NODE, ChannelOption, NodeOption
+from deconflict.cli.options import DEFAULT_NODE, ChannelOption, IdentityOption, NodeOption, NodeTarget
 from deconflict.cli.output import console, fields_table, run
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ def notify(
         Path, typer.Argument(help="The notice, JSON or YAML (.yaml / .yml), in the FlightNotice JSON form.")
     ],
     node: NodeOption = DEFAULT_NODE,
+    identity: IdentityOption = None,
     channel: Annotated[
         list[str] | None,
         typer.Option("--channel", help="A channel to file it on (repeat for several); default: every channel."),
@@ -67,10 +68,10 @@ def notify(
     to the peer until acknowledged; the peer's logical acknowledgement and its operational response show in
     `deconflict watch`. A refusal is printed with the path of each field at fault.
     """
-    run(_notify(file, node, channel or [], exercise), node)
+    run(_notify(file, NodeTarget(node, identity), channel or [], exercise), node)
 
 
-async def _notify(file: Path, node: str, channels: list[str], exercise: bool) -> None:
+async def _notify(file: Path, node: NodeTarget, channels: list[str], exercise: bool) -> None:
     from deconflict.bridge.notice import flight_notice_data, flight_notice_to_proto
     from deconflict.cli.connection import operator_client
     from deconflict.cli.files import read_data, validate
@@ -131,6 +132,7 @@ def respond(
     kind: Annotated[Kind, typer.Option("--kind", "-k", help="The operational response.", case_sensitive=False)],
     channel: ChannelOption = None,
     node: NodeOption = DEFAULT_NODE,
+    identity: IdentityOption = None,
     version: Annotated[
         int | None, typer.Option("--version", help="The notice version answered; default: the latest the node holds.")
     ] = None,
@@ -154,14 +156,27 @@ def respond(
     other volumes or another slot (--counter FILE); the notice stays as filed until its owner amends it.
     Silence is never consent: a response not sent in the agreed time brings a timeout from the peer.
     """
-    run(_respond(notice_id, kind, channel, node, version, reason or [], offending_field, remarks, counter), node)
+    run(
+        _respond(
+            notice_id,
+            kind,
+            channel,
+            NodeTarget(node, identity),
+            version,
+            reason or [],
+            offending_field,
+            remarks,
+            counter,
+        ),
+        node,
+    )
 
 
 async def _respond(
     notice_id: str,
     kind: Kind,
     channel: str | None,
-    node: str,
+    node: NodeTarget,
     version: int | None,
     reasons: list[Reason],
     offending_field: str,
@@ -215,14 +230,15 @@ def show(
         str, typer.Option("--channel", help="Only on this channel; default: every channel it is on.")
     ] = "",
     node: NodeOption = DEFAULT_NODE,
+    identity: IdentityOption = None,
 ) -> None:
     """Show one notice as your node holds it: its current version (volumes, aircraft, frequencies), and on each
     channel the dialogue about it: PENDING, STANDBY, ANSWERED or TIMED_OUT, the last operational response, when
     a response is due, and whether it came late."""
-    run(_show(notice_id, owner, channel, node), node)
+    run(_show(notice_id, owner, channel, NodeTarget(node, identity)), node)
 
 
-async def _show(notice_id: str, owner: str, channel: str, node: str) -> None:
+async def _show(notice_id: str, owner: str, channel: str, node: NodeTarget) -> None:
     from deconflict.bridge.notice_service import notice_record_data
     from deconflict.cli.connection import operator_client
     from deconflict.cli.describe import when

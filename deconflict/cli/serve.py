@@ -34,6 +34,14 @@ def serve(
         ),
     ],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings and alerts only.")] = False,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            help="Plaintext gRPC without TLS, whatever the configuration says: nobody is authenticated, the peer "
+            "is whoever connects. For local experiments only; the node logs a warning (DCF-SEC-005).",
+        ),
+    ] = False,
     testing: Annotated[
         bool,
         typer.Option(
@@ -51,12 +59,18 @@ def serve(
     `deconflict respond`), and sends a timeout when a response it waits for does not come. It logs one line
     per message in and out and per acknowledgement, and stops gracefully on SIGTERM or Ctrl-C.
 
-    A configuration or agreement that cannot be used exits with status 2, naming the file and the field.
+    It serves mutual TLS (the [tls] section: `deconflict pki init` makes the certificates): a caller without
+    a certificate from a trusted CA is refused in the handshake, the peer is the party its certificate names,
+    and the operator API answers only this party's operators. `--insecure` (or `insecure = true`) serves
+    plaintext, for local experiments.
+
+    A configuration, agreement or certificate that cannot be used exits with status 2, naming the file and the
+    field.
     """
     from deconflict.node.config import ConfigError, load_config
 
     try:
-        loaded = load_config(config)
+        loaded = load_config(config, insecure=insecure)
     except ConfigError as error:
         fail(f"the configuration cannot be used; the node was not started\n{error}", EXIT_BAD_INPUT)
     if testing:
@@ -83,10 +97,11 @@ async def _serve(loaded: LoadedConfig, path: Path) -> None:
     config = loaded.config
     host = config.listen.rsplit(":", 1)[0]
     log.info(
-        "%s serving on %s:%d (plaintext: for local experiments only), response policy %s",
+        "%s serving on %s:%d (%s), response policy %s",
         node.party,
         host,
         port,
+        "mutual TLS" if loaded.tls is not None else "plaintext: for local experiments only",
         config.policy.value,
     )
     for peer, agreement in loaded.agreements.items():

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from deconflict.cli.options import DEFAULT_NODE, NodeOption
+from deconflict.cli.options import DEFAULT_NODE, IdentityOption, NodeOption, NodeTarget
 from deconflict.cli.output import console, run
 
 if TYPE_CHECKING:
@@ -20,6 +20,7 @@ LIVE_ROWS = 40
 
 def watch(
     node: NodeOption = DEFAULT_NODE,
+    identity: IdentityOption = None,
     from_position: Annotated[
         int, typer.Option("--from", min=0, help="Replay the journal from this position, then follow live.")
     ] = 0,
@@ -38,10 +39,10 @@ def watch(
     response (ACCEPT, UNABLE, STANDBY, ROGER, COUNTER) arrives as a message of its own.
     """
     if once:
-        run(_print_stored(node, from_position), node)
+        run(_print_stored(NodeTarget(node, identity), from_position), node)
         return
     try:
-        run(_follow(node, from_position, rows), node)
+        run(_follow(NodeTarget(node, identity), from_position, rows), node)
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
 
@@ -68,7 +69,7 @@ def events_table(rows: list[EventRow], title: str) -> Table:
     return table
 
 
-async def _print_stored(node: str, from_position: int) -> None:
+async def _print_stored(node: NodeTarget, from_position: int) -> None:
     from deconflict.cli.connection import operator_client, stored_events
     from deconflict.cli.describe import event_row
 
@@ -78,7 +79,7 @@ async def _print_stored(node: str, from_position: int) -> None:
     console().print(events_table([event_row(e) for e in events], f"{party}: {len(events)} stored events"))
 
 
-async def _follow(node: str, from_position: int, keep: int) -> None:
+async def _follow(node: NodeTarget, from_position: int, keep: int) -> None:
     from rich.live import Live
 
     from deconflict.cli.connection import operator_client
@@ -95,17 +96,17 @@ async def _follow(node: str, from_position: int, keep: int) -> None:
                 live.update(events_table(shown, title), refresh=True)
 
 
-def status(node: NodeOption = DEFAULT_NODE) -> None:
+def status(node: NodeOption = DEFAULT_NODE, identity: IdentityOption = None) -> None:
     """Your node and its channels, as a table.
 
     Per channel: the peer and its liveness (UNKNOWN / NORMAL / DOWN), whether it greeted us with a matching
     agreement, suspension, the last sequence numbers each way, messages not yet acknowledged, active notices,
     open dialogues and the alerts no operator has acknowledged yet (`deconflict alerts list`).
     """
-    run(_status(node), node)
+    run(_status(NodeTarget(node, identity)), node)
 
 
-async def _status(node: str) -> None:
+async def _status(node: NodeTarget) -> None:
     from deconflict.cli.connection import operator_client
 
     async with operator_client(node) as client:

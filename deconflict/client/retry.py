@@ -27,6 +27,7 @@ from google.protobuf.message import Message as ProtoMessage
 from deconflict.models.errors import SequenceGap, StaleVersion
 from deconflict.rpc.refusal import Refusal, refusal_from_rpc_error
 from deconflict.rpc.server import KEEPALIVE_OPTIONS, MESSAGE_SIZE_OPTIONS, Options
+from deconflict.security.credentials import ClientTls
 
 T = TypeVar("T")
 P = TypeVar("P", bound=ProtoMessage)
@@ -145,16 +146,21 @@ class RpcClient:
         self,
         target: str,
         *,
+        tls: ClientTls | None = None,
         credentials: grpc.ChannelCredentials | None = None,
         timeout: float = 5.0,
         retry: RetryPolicy | None = None,
         options: Options = (),
     ) -> None:
+        """`tls`: mutual TLS with a deconflict certificate, the server verified as the party it names; or any
+        other `credentials`; neither: plaintext, for a node started --insecure."""
         self.target = target
         self.timeout = timeout
         self.retry = retry or RetryPolicy(attempt_timeout=timeout)
-        self._credentials = credentials
+        self._credentials = tls.credentials() if tls is not None else credentials
         merged = dict(CHANNEL_OPTIONS)
+        if tls is not None:
+            merged.update(tls.options())
         merged.update(options)
         self._options = list(merged.items())
         self._channel: grpc.aio.Channel | None = None

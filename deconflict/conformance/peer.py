@@ -29,7 +29,7 @@ from deconflict.models.channel import Checklist, Heartbeat
 from deconflict.models.response import LogicalAcknowledgement, MessageKind
 from deconflict.rpc.handlers import Behaviour, Context, service_handler
 from deconflict.rpc.refusal import Refusal
-from deconflict.rpc.server import bind, build_server
+from deconflict.rpc.server import build_server
 from deconflict.testing.v1 import test_control_service_pb2 as control_pb
 from deconflict.v1 import (
     channel_service_pb2,
@@ -265,7 +265,7 @@ async def serving(
         health_checking=False,
         server_reflection=False,
     )
-    port = bind(server, "127.0.0.1:0")
+    port = s.listen(server)
     await server.start()
     policy = control_pb.RESPONSE_POLICY_OPERATOR if operator else control_pb.RESPONSE_POLICY_AUTOMATIC
     try:

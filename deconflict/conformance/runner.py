@@ -118,7 +118,12 @@ async def run_cases(
     selection = selection or Selection()
     results: list[Result] = []
     policy = Session.retry_policy()
-    async with PeerClient(address, retry=policy) as peer, ControlClient(address, retry=policy) as control:
+    # With the tls feature, every case talks to the party with mutual TLS, as its peer would.
+    tls = target.tls.client(target.party) if target.tls is not None else None
+    async with (
+        PeerClient(address, tls=tls, retry=policy) as peer,
+        ControlClient(address, tls=tls, retry=policy) as control,
+    ):
         for case in sorted(cases, key=lambda c: c.name):
             result = await _run_one(target, address, case, selection, peer, control)
             results.append(result)

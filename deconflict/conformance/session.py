@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import grpc
+
 from deconflict.bridge.envelope import decode_envelope, envelope_to_proto, seal_envelope, signed_payload_to_proto
 from deconflict.client.peer import Delivery, PeerClient
 from deconflict.client.retry import RefusedError, RetryPolicy, RpcClient
@@ -166,6 +168,13 @@ class Session(EnvelopeWriter):
         self.control = control
         self.agreement = target.agreement
         self._notices = 0
+
+    def listen(self, server: grpc.aio.Server) -> int:
+        """Bind `server` on loopback for the party to call: with mutual TLS when the target claims it (the
+        suite's certificate, the party's under the party's CA); the port."""
+        if self.target.tls is None:
+            return int(server.add_insecure_port("127.0.0.1:0"))
+        return int(server.add_secure_port("127.0.0.1:0", self.target.tls.server_credentials()))
 
     @classmethod
     def retry_policy(cls) -> RetryPolicy:

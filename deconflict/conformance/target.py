@@ -11,7 +11,17 @@ address = "127.0.0.1:7400"           # a party already running, with its test-co
 # command = ["deconflict", "serve", "--config", "{dir}/node.toml", "--testing"]
 
 known_failing = []                   # case names expected to fail: reported, not counted; one that passes fails
+
+[tls]                                # with the tls feature: the suite calls (and listens) with mutual TLS
+certificate = "pki/conformance-suite/node.crt"   # the suite's certificate, urn:deconflict:party:<its party>
+key = "pki/conformance-suite/node.key"
+party_ca = "pki/party-under-test/ca.crt"         # the party's CA, which its server certificate chains to
+ca = "pki/conformance-suite/ca.crt"              # optional: the suite's CA, which the party trusts for the channel,
+ca_key = "pki/conformance-suite/ca.key"          # and its key: the tls cases make expired and impostor certificates
 ```
+
+The party under test trusts the suite's CA for the channel (its peer's CA) and serves the test-control API to
+the suite's certificate ([testing] clients of the reference node).
 """
 
 from __future__ import annotations
@@ -19,13 +29,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import grpc
 from pydantic import Field, model_validator
 
-from deconflict.models.base import Message
+from deconflict.models.base import Message, refuse
 from deconflict.models.types import Identifier, ShortText
 from deconflict.node.config import ChannelAgreement, ConfigError, load_agreement, read_toml
+from deconflict.security.credentials import ClientTls
+from deconflict.security.pki import Authority, PkiError, load_authority_files
 
 FEATURES = ("core", "streaming", "journal", "tls", "signing")
+
+
+class TargetTlsFile(Message):
+    certificate: ShortText
+    key: ShortText
+    party_ca: ShortText
+    ca: ShortText = ""
+    ca_key: ShortText = ""
 
 
 class TargetFile(Message):
@@ -35,6 +56,7 @@ class TargetFile(Message):
     address: ShortText = ""
     command: list[str] = Field(default_factory=list, max_length=64)
     known_failing: list[ShortText] = Field(default_factory=list, max_length=1024)
+    tls: TargetTlsFile | None = None
 
     @model_validator(mode="after")
     def _where(self) -> TargetFile:
@@ -43,7 +65,30 @@ class TargetFile(Message):
         unknown = sorted(set(self.features) - set(FEATURES))
         if unknown:
             raise ValueError(f"features: unknown {', '.join(unknown)}; known are {', '.join(FEATURES)}")
+        if "tls" in self.features and self.tls is None:
+            raise refuse("tls", "is required with the tls feature: the suite's certificate and the party's CA")
         return self
+
+
+@dataclass(frozen=True)
+class SuiteTls:
+    """The suite's side of mutual TLS: its certificate as the peer party, the party's CA, and (optionally) its
+    own CA, with which the tls cases make the certificates they need."""
+
+    certificate_chain: bytes
+    key: bytes
+    party_ca: bytes
+    authority: Authority | None = None
+
+    def client(self, party: str) -> ClientTls:
+        """How the suite calls the party under test."""
+        return ClientTls(self.certificate_chain, self.key, self.party_ca, party)
+
+    def server_credentials(self) -> grpc.ServerCredentials:
+        """How the suite listens when the party calls it: its certificate; the party's, under the party's CA."""
+        return grpc.ssl_server_credentials(
+            [(self.key, self.certificate_chain)], root_certificates=self.party_ca, require_client_auth=True
+        )
 
 
 @dataclass(frozen=True)
@@ -57,6 +102,7 @@ class Target:
     address: str = ""
     command: tuple[str, ...] = ()
     known_failing: frozenset[str] = field(default_factory=frozenset)
+    tls: SuiteTls | None = None
 
     @property
     def channel_id(self) -> str:
@@ -71,6 +117,7 @@ def load_target(path: Path) -> Target:
     if data.party not in parties:
         raise ConfigError(f"{path}: party {data.party} is not a party of the agreement ({', '.join(parties)})")
     folder = str(path.parent.resolve())
+    tls = _suite_tls(path, data.tls) if data.tls is not None else None
     return Target(
         party=data.party,
         suite_party=next(p for p in parties if p != data.party),
@@ -79,6 +126,27 @@ def load_target(path: Path) -> Target:
         address=data.address,
         command=tuple(part.replace("{dir}", folder) for part in data.command),
         known_failing=frozenset(data.known_failing),
+        tls=tls,
+    )
+
+
+def _suite_tls(path: Path, files: TargetTlsFile) -> SuiteTls:
+    base = path.parent
+
+    def read(field: str, name: str) -> bytes:
+        try:
+            return (base / name).read_bytes()
+        except OSError as error:
+            raise ConfigError(f"{path}: tls.{field}: {base / name}: {error.strerror or error}") from None
+
+    authority = None
+    if files.ca and files.ca_key:
+        try:
+            authority = load_authority_files(base / files.ca, base / files.ca_key)
+        except PkiError as error:
+            raise ConfigError(f"{path}: tls.ca: {error}") from None
+    return SuiteTls(
+        read("certificate", files.certificate), read("key", files.key), read("party_ca", files.party_ca), authority
     )
 
 

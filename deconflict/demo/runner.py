@@ -48,6 +48,7 @@ from deconflict.models.envelope import Mode
 from deconflict.models.notice import FlightNotice
 from deconflict.models.response import LogicalAcknowledgement, OperationalResponse, ResponseKind, UnableReason
 from deconflict.operator.v1 import operator_service_pb2 as pb
+from deconflict.security.credentials import ClientTls
 
 DEFAULT_TIMEOUT: Final = 10.0
 _POLL: Final = 0.05  # seconds between two GetStatus calls while waiting for the channel's state
@@ -456,12 +457,20 @@ def render(result: DemoResult, out: Console, title: str = "Timeline") -> None:
 
 
 async def play(
-    ru_address: str, us_address: str, folder: Path, out: Console, *, timeout: float = DEFAULT_TIMEOUT
+    ru_address: str,
+    us_address: str,
+    folder: Path,
+    out: Console,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    operators: dict[str, ClientTls] | None = None,
 ) -> DemoResult:
-    """The scenario against two running nodes; on a failed step the timeline so far is printed, then it raises."""
+    """The scenario against two running nodes, as each party's operator (`operators`: their credentials; None:
+    plaintext nodes); on a failed step the timeline so far is printed, then it raises."""
+    tls = operators or {}
     async with (
-        OperatorClient(ru_address, retry=CLI_RETRY) as ru,
-        OperatorClient(us_address, retry=CLI_RETRY) as us,
+        OperatorClient(ru_address, tls=tls.get(RU), retry=CLI_RETRY) as ru,
+        OperatorClient(us_address, tls=tls.get(US), retry=CLI_RETRY) as us,
     ):
         demo = Demo(ru, us, folder, out, timeout=timeout)
         try:
@@ -477,7 +486,7 @@ async def play_local(folder: Path, out: Console, *, timeout: float = DEFAULT_TIM
     """Both nodes started on loopback with their files in `folder`, then the scenario."""
     async with local_nodes(folder) as nodes:
         out.print(
-            f"Two ministry nodes on loopback, files in {folder}: {RU} at {nodes.ru_address} (automatic policy), "
-            f"{US} at {nodes.us_address} (operator policy)."
+            f"Two ministry nodes on loopback with mutual TLS, files and certificates in {folder}: {RU} at "
+            f"{nodes.ru_address} (automatic policy), {US} at {nodes.us_address} (operator policy)."
         )
-        return await play(nodes.ru_address, nodes.us_address, folder, out, timeout=timeout)
+        return await play(nodes.ru_address, nodes.us_address, folder, out, timeout=timeout, operators=nodes.operators)

@@ -5,15 +5,23 @@ party = "ru-mod"
 listen = "127.0.0.1:50051"
 journal = "ru-mod.journal"        # relative paths are relative to this file
 policy = "automatic"              # or "operator": STANDBY at once, then an operator answers
+# insecure = true                 # plaintext gRPC, no [tls]: local experiments only (DCF-SEC-005)
+
+[tls]                             # mutual TLS (DCF-SEC-001), as `deconflict pki init` writes the files
+certificate = "pki/ru-mod/node.crt"   # this node's certificate: URI urn:deconflict:party:ru-mod
+key = "pki/ru-mod/node.key"
+ca = "pki/ru-mod/ca.crt"          # this party's CA: the anchor of its own operators' certificates
 
 [[channels]]
 peer = "us-dod"
 peer_address = "127.0.0.1:50052"
 agreement = "agreement.toml"      # or the agreement's exact bytes, "agreement.binpb"
+peer_ca = "pki/us-dod/ca.crt"     # the peer's CA: the only anchor of this channel, and of the peer alone
 
 [testing]                         # conformance testing only; never on a real channel
 enabled = true                    # serve the test-control API (also: deconflict serve --testing)
 faults = ["skip-sequence-check"]  # a deliberately faulty variant (deconflict/node/faults.py)
+clients = ["urn:deconflict:party:conformance-suite"]   # with TLS: who may use the test-control API
 ```
 
 The node keeps its operator alerts beside the journal, in `<journal>.alerts` (here ru-mod.journal.alerts).
@@ -27,14 +35,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self, TypeVar
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from pydantic import Field, ValidationError, model_validator
 
 from deconflict.bridge.channel import agreement_bytes, agreement_hash
 from deconflict.bridge.registry import binding_for
-from deconflict.models.base import Message, field_violations, refuse_repeats
+from deconflict.models.base import Message, field_violations, refuse, refuse_repeats
 from deconflict.models.channel import Agreement
 from deconflict.models.types import Identifier, ShortText
 from deconflict.node.faults import Fault
+from deconflict.security.credentials import NodeTls
+from deconflict.security.identity import Identity, Kind, identity_of_certificate, identity_of_uri
+from deconflict.security.trust import chains_to
 
 M = TypeVar("M", bound=Message)
 
@@ -55,6 +68,16 @@ class ChannelConfig(Message):
     peer: Identifier
     peer_address: ShortText = ""
     agreement: ShortText
+    # PEM: the CA certificate(s) of the peer's party; with TLS, required.
+    peer_ca: ShortText = ""
+
+
+class TlsConfig(Message):
+    """This node's certificate (and any intermediate CAs after it), its key, and its own party's CA."""
+
+    certificate: ShortText
+    key: ShortText
+    ca: ShortText
 
 
 class TestingConfig(Message):
@@ -62,6 +85,15 @@ class TestingConfig(Message):
 
     enabled: bool = False
     faults: list[Fault] = Field(default_factory=list, max_length=16)
+    # With TLS, the identities (certificate URIs) the test-control API serves; nobody else may use it.
+    clients: list[ShortText] = Field(default_factory=list, max_length=16)
+
+    @model_validator(mode="after")
+    def _identities(self) -> Self:
+        for index, uri in enumerate(self.clients):
+            if identity_of_uri(uri) is None:
+                raise refuse(f"clients.{index}", "is not an identity: urn:deconflict:party:P or operator:P/NAME")
+        return self
 
 
 class NodeConfig(Message):
@@ -69,14 +101,29 @@ class NodeConfig(Message):
     listen: ShortText = "127.0.0.1:0"
     journal: ShortText
     policy: ResponsePolicy = ResponsePolicy.AUTOMATIC
-    # Plaintext gRPC, for local experiments only.
-    insecure: bool = True
+    # Plaintext gRPC, for local experiments only (DCF-SEC-005): never the default.
+    insecure: bool = False
+    tls: TlsConfig | None = None
     channels: list[ChannelConfig] = Field(min_length=1, max_length=64)
     testing: TestingConfig = Field(default_factory=TestingConfig)
 
     @model_validator(mode="after")
     def _distinct_peers(self) -> Self:
         refuse_repeats("channels", [c.peer for c in self.channels], "peer", key="peer")
+        return self
+
+    @model_validator(mode="after")
+    def _tls_unless_insecure(self) -> Self:
+        if self.insecure:
+            return self
+        if self.tls is None:
+            raise refuse("tls", "is required: a node serves mutual TLS unless insecure = true (local experiments)")
+        for index, channel in enumerate(self.channels):
+            if not channel.peer_ca:
+                raise refuse(f"channels.{index}.peer_ca", "is required with TLS: the peer's CA certificate")
+            if ":" in channel.peer:
+                # grpc reads "a:b" as host and port when it checks the name on the peer's certificate.
+                raise refuse(f"channels.{index}.peer", "must not contain ':' with TLS")
         return self
 
 
@@ -98,6 +145,7 @@ class LoadedConfig:
     config: NodeConfig
     journal_path: Path
     agreements: dict[str, ChannelAgreement]  # by peer
+    tls: NodeTls | None = None  # None: plaintext (insecure)
 
 
 def load_agreement(path: Path) -> ChannelAgreement:
@@ -120,10 +168,11 @@ def load_agreement(path: Path) -> ChannelAgreement:
     return ChannelAgreement(model=model, data=data, sha256=agreement_hash(data))
 
 
-def read_toml(path: Path, model: type[M]) -> M:
-    """A TOML file read into `model`; ConfigError names the file and the field at fault."""
+def read_toml(path: Path, model: type[M], **overrides: object) -> M:
+    """A TOML file read into `model` (with `overrides` of its top-level keys); ConfigError names the file and
+    the field at fault."""
     try:
-        return model.model_validate(tomllib.loads(path.read_text()))
+        return model.model_validate({**tomllib.loads(path.read_text()), **overrides})
     except OSError as error:
         raise ConfigError(f"{path}: {error.strerror or error}") from None
     except tomllib.TOMLDecodeError as error:
@@ -132,9 +181,12 @@ def read_toml(path: Path, model: type[M]) -> M:
         raise ConfigError(_describe(path, error)) from None
 
 
-def load_config(path: Path) -> LoadedConfig:
-    """Read and check a node configuration and every agreement it names."""
-    config = read_toml(path, NodeConfig)
+def load_config(path: Path, *, insecure: bool = False) -> LoadedConfig:
+    """Read and check a node configuration, every agreement and every certificate it names.
+
+    `insecure` (deconflict serve --insecure) makes it plaintext whatever the file says.
+    """
+    config = read_toml(path, NodeConfig, **({"insecure": True} if insecure else {}))
     base = path.parent
     agreements: dict[str, ChannelAgreement] = {}
     for index, channel in enumerate(config.channels):
@@ -149,7 +201,60 @@ def load_config(path: Path) -> LoadedConfig:
     ids = [a.channel_id for a in agreements.values()]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{path}: two channels share a channel_id")
-    return LoadedConfig(config=config, journal_path=base / config.journal, agreements=agreements)
+    tls = None if config.insecure else load_tls(path, config)
+    return LoadedConfig(config=config, journal_path=base / config.journal, agreements=agreements, tls=tls)
+
+
+def load_tls(path: Path, config: NodeConfig) -> NodeTls:
+    """The TLS files a configuration names, read and checked now, so that a node never starts with files that
+    would fail its first handshake: the certificate names this party (DCF-SEC-002), its CA is tls.ca, the key
+    is the certificate's, and every peer's CA file holds certificates."""
+    assert config.tls is not None  # NodeConfig requires it unless insecure
+    base = path.parent
+
+    def read(field: str, name: str) -> bytes:
+        try:
+            return (base / name).read_bytes()
+        except OSError as error:
+            raise ConfigError(f"{path}: {field}: {base / name}: {error.strerror or error}") from None
+
+    def certificates(field: str, data: bytes) -> list[x509.Certificate]:
+        try:
+            found = x509.load_pem_x509_certificates(data)
+        except ValueError as error:
+            raise ConfigError(f"{path}: {field}: not PEM certificates ({error})") from None
+        if not found:
+            raise ConfigError(f"{path}: {field}: holds no certificate")
+        return found
+
+    chain = read("tls.certificate", config.tls.certificate)
+    key = read("tls.key", config.tls.key)
+    own = read("tls.ca", config.tls.ca)
+    mine = certificates("tls.certificate", chain)
+    expected = Identity(Kind.PARTY, config.party)
+    named = identity_of_certificate(mine[0])
+    if named != expected:
+        raise ConfigError(f"{path}: tls.certificate: names {named or 'no identity'}, not {expected} (DCF-SEC-002)")
+    if not chains_to(mine[0], certificates("tls.ca", own), mine[1:]):
+        raise ConfigError(f"{path}: tls.certificate: was not issued by the CA of tls.ca")
+    try:
+        private = serialization.load_pem_private_key(key, password=None)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"{path}: tls.key: not an unencrypted PEM private key ({error})") from None
+    if _public(private.public_key()) != _public(mine[0].public_key()):
+        raise ConfigError(f"{path}: tls.key: is not the key of tls.certificate")
+    peers: dict[str, bytes] = {}
+    for index, channel in enumerate(config.channels):
+        field = f"channels[{index}].peer_ca"
+        peers[channel.peer] = read(field, channel.peer_ca)
+        certificates(field, peers[channel.peer])
+    return NodeTls(config.party, chain, key, own, peers)
+
+
+def _public(key: object) -> bytes:
+    return key.public_bytes(  # type: ignore[attr-defined, no-any-return]
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def _describe(path: Path, error: ValidationError) -> str:

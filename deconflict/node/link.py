@@ -69,9 +69,15 @@ class PeerLink:
         """Until cancelled: connect, greet, deliver and beat; reconnect after any failure."""
         if not self.channel.peer_address:
             return  # a peer that only connects to us (it watches our messages) needs no link
+        tls = self.node.loaded.tls
+        # With TLS: our certificate, and the peer's server verified under the peer's CA alone (DCF-SEC-001).
+        client_tls = tls.client_for(self.channel.peer) if tls is not None else None
         while True:
             try:
-                async with PeerClient(self.channel.peer_address, timeout=5.0) as peer, asyncio.TaskGroup() as group:
+                async with (
+                    PeerClient(self.channel.peer_address, tls=client_tls, timeout=5.0) as peer,
+                    asyncio.TaskGroup() as group,
+                ):
                     # A task group, so that when one of them fails the other stops too, before the client closes.
                     group.create_task(self._deliver(peer))
                     group.create_task(self._beat(peer))

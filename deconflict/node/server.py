@@ -27,6 +27,7 @@ from deconflict.node.timers import run_timers
 from deconflict.operator.v1 import operator_service_pb2
 from deconflict.rpc.handlers import behaviours_of, service_handler
 from deconflict.rpc.server import bind, build_server, serve_until_signal, shutdown
+from deconflict.security.access import Access, Audience
 from deconflict.testing.v1 import test_control_service_pb2
 from deconflict.v1 import channel_service_pb2, conference_service_pb2, notice_service_pb2
 
@@ -38,6 +39,14 @@ SERVICES = (
     (channel_service_pb2, "ChannelService", ChannelService),
     (operator_service_pb2, "OperatorService", OperatorService),
 )
+# Who each service is for (DCF-SEC-004): the peer, this party's operators, the test clients the config lists.
+AUDIENCES: dict[type, Audience] = {
+    NoticeService: Audience.PEER,
+    ConferenceService: Audience.PEER,
+    ChannelService: Audience.PEER,
+    OperatorService: Audience.OPERATOR,
+    TestControlService: Audience.TESTING,
+}
 
 
 class NodeServer:
@@ -56,8 +65,14 @@ class NodeServer:
     def testing(self) -> bool:
         return self.node.config.testing.enabled
 
+    def _access(self) -> Access:
+        loaded = self.node.loaded
+        trust = loaded.tls.trust() if loaded.tls is not None else None
+        return Access(self.node.party, loaded.agreements, trust, loaded.config.testing.clients)
+
     async def start(self) -> int:
         await self.node.start()
+        access = self._access()
         handlers = []
         # The faulty variant that answers undecodable requests with UNKNOWN (node/faults.py).
         undecodable = (
@@ -70,17 +85,26 @@ class NodeServer:
                 self._channel_service = servicer
             if not isinstance(servicer, TestControlService):
                 self._servicers.append(servicer)
-            handlers.append(service_handler(descriptor, behaviours_of(servicer, descriptor), undecodable))
+            admit = access.admit(AUDIENCES[kind])
+            handlers.append(service_handler(descriptor, behaviours_of(servicer, descriptor), undecodable, admit))
         # A node owns its address: with SO_REUSEPORT (grpc's default) a second process bound to the same port
         # would silently take part of the peer's calls, split between two ledgers. Refuse to start instead.
         server = build_server(handlers, options=(("grpc.so_reuseport", 0),))
-        # Plaintext until mutual TLS lands (DCF-SEC spec); the config says so explicitly.
-        self.port = bind(server, self.node.config.listen)
+        tls = self.node.loaded.tls
+        # Mutual TLS (DCF-SEC-001); plaintext only when the configuration or `serve --insecure` asks (DCF-SEC-005).
+        self.port = bind(server, self.node.config.listen, tls.server_credentials() if tls is not None else None)
         await server.start()
         self._server = server
         self._start_tasks()
+        if tls is None:
+            log.warning(
+                "%s: plaintext gRPC without TLS: peers are not authenticated, for local experiments only (DCF-SEC-005)",
+                self.node.party,
+            )
         if self.testing:
             log.warning("%s: the test-control API is on: for conformance testing only", self.node.party)
+            if tls is not None and not self.node.config.testing.clients:
+                log.warning("%s: no [testing] clients: with TLS nobody may use the test-control API", self.node.party)
         log.info("%s listening on port %d", self.node.party, self.port)
         return self.port
 

@@ -1,6 +1,6 @@
 """gRPC plumbing of a node: refusals as statuses, method handlers that never answer UNKNOWN, the server."""
 
-from deconflict.rpc.handlers import RequestStream, ServiceHandler, behaviours_of, peer_identity, service_handler
+from deconflict.rpc.handlers import RequestStream, ServiceHandler, behaviours_of, service_handler
 from deconflict.rpc.refusal import (
     Refusal,
     refusal_from_message_refusal,
@@ -17,7 +17,6 @@ __all__ = [
     "behaviours_of",
     "bind",
     "build_server",
-    "peer_identity",
     "refusal_from_message_refusal",
     "refusal_from_rpc_error",
     "serve_until_signal",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 import grpc
 import grpc.aio
@@ -40,7 +40,8 @@ Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 Behaviour: TypeAlias = Callable[..., Any]
 """`async def (request, context) -> response`, or an async generator for a stream of responses."""
 
-PARTY_URI_PREFIX: Final = "urn:deconflict:party:"
+Admit: TypeAlias = Callable[[Context], None]
+"""Run before a behaviour: raises a Refusal for a caller it may not serve (deconflict.security.access)."""
 
 logger = logging.getLogger(__name__)
 
@@ -126,8 +127,12 @@ def method_handler(
     method: MethodDescriptor,
     behaviour: Behaviour,
     undecodable: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT,
+    admit: Admit | None = None,
 ) -> MethodHandler:
-    """The grpc handler of one method, for any of its four shapes."""
+    """The grpc handler of one method, for any of its four shapes.
+
+    `admit` runs first, before the request is even parsed: it refuses a caller (a Refusal) or lets it in.
+    """
     parse = decoder(method.input_type, undecodable)
     output: type[ProtoMessage] = message_factory.GetMessageClass(method.output_type)
     name = f"/{method.containing_service.full_name}/{method.name}"
@@ -137,6 +142,8 @@ def method_handler(
 
     async def unary(raw: Any, context: Context) -> ProtoMessage:
         try:
+            if admit is not None:
+                admit(context)
             response: object = await behaviour(request_of(raw), context)
             return _checked(response, output, name)
         except Exception as error:
@@ -145,6 +152,8 @@ def method_handler(
     async def streaming(raw: Any, context: Context) -> AsyncIterator[ProtoMessage]:
         responses: AsyncIterable[object] | None = None
         try:
+            if admit is not None:
+                admit(context)
             responses = behaviour(request_of(raw), context)
             async for response in responses:
                 yield _checked(response, output, name)
@@ -188,6 +197,7 @@ def service_handler(
     service: ServiceDescriptor,
     behaviours: Mapping[str, Behaviour],
     undecodable: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT,
+    admit: Admit | None = None,
 ) -> ServiceHandler:
     """The handler of `service`, keyed by RPC name ("SubmitNotice"); refuses a mapping that is not exact.
 
@@ -203,7 +213,7 @@ def service_handler(
         parts += [f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a method"] if unknown else []
         raise ValueError(f"{service.full_name}: {'; '.join(parts)}")
     return ServiceHandler(
-        service, {name: method_handler(methods[name], behaviours[name], undecodable) for name in methods}
+        service, {name: method_handler(methods[name], behaviours[name], undecodable, admit) for name in methods}
     )
 
 
@@ -211,21 +221,3 @@ def behaviours_of(servicer: object, service: ServiceDescriptor) -> dict[str, Beh
     """The methods of `servicer` named as the RPCs of `service` (SubmitNotice...); absent ones are left out."""
     found = {method.name: getattr(servicer, method.name, None) for method in service.methods}
     return {name: behaviour for name, behaviour in found.items() if callable(behaviour)}
-
-
-def peer_identity(context: Context) -> str | None:
-    """The party id the peer's verified certificate names, None in plaintext.
-
-    DCF-SEC-002: the party is the one URI subject alternative name
-    `urn:deconflict:party:<id>`; a certificate with none or several authenticates
-    no party (None too). A node that runs with TLS refuses None.
-    """
-    auth = context.auth_context()
-    if b"ssl" not in auth.get("transport_security_type", ()):
-        return None
-    parties = [
-        uri[len(PARTY_URI_PREFIX) :]
-        for uri in (value.decode("utf-8", "replace") for value in auth.get("peer_uri", ()))
-        if uri.startswith(PARTY_URI_PREFIX)
-    ]
-    return parties[0] if len(parties) == 1 and parties[0] else None

@@ -18,9 +18,10 @@ from deconflict.models.channel import VersionRange
 from deconflict.node.checklist import check_owners, checklist_of, read_checklist
 from deconflict.node.ledger import ChannelState
 from deconflict.node.node import Node
-from deconflict.node.services.notice import channel_of, require_hello, write
-from deconflict.rpc.handlers import Context, RequestStream, peer_identity
+from deconflict.node.services.notice import channel_of, require_hello, require_peer, write
+from deconflict.rpc.handlers import Context, RequestStream
 from deconflict.rpc.refusal import Refusal, to_message_refusal
+from deconflict.security.identity import caller_party
 from deconflict.v1 import channel_pb2, envelope_pb2, errors_pb2
 from deconflict.v1 import channel_service_pb2 as pb
 
@@ -59,7 +60,7 @@ class ChannelService:
         except ValidationError as error:
             raise Refusal.from_validation(error, "hello") from None
         channel = channel_of(self.node, hello.channel_id)
-        peer = peer_identity(context)
+        peer = caller_party()
         if hello.party != channel.peer or (peer is not None and peer != hello.party):
             raise Refusal(
                 grpc.StatusCode.PERMISSION_DENIED,
@@ -107,7 +108,7 @@ class ChannelService:
         except ValidationError as error:
             raise Refusal.from_validation(error, "heartbeat") from None  # DCF-HBT-002
         channel = channel_of(self.node, beat.channel_id)
-        _require_peer(channel, beat.party, context, "a heartbeat")
+        _require_sender(channel, beat.party, "a heartbeat")
         if not channel.greeted:
             raise Refusal(grpc.StatusCode.FAILED_PRECONDITION, "say Hello first", reason="HELLO_REQUIRED")
         channel.last_heard = self.node.clock()
@@ -122,6 +123,7 @@ class ChannelService:
         self, request: pb.GetAgreementRequest, context: Context
     ) -> pb.GetAgreementResponse:
         channel = channel_of(self.node, request.channel_id)
+        require_peer(channel)  # DCF-SEC-004
         return pb.GetAgreementResponse(agreement=channel.agreement.data, agreement_hash=channel.agreement.sha256)
 
     async def ExchangeChecklist(  # noqa: N802
@@ -131,7 +133,7 @@ class ChannelService:
         theirs = read_checklist(request.checklist)
         channel = channel_of(self.node, theirs.channel_id)
         check_owners(channel, theirs)
-        peer = peer_identity(context)
+        peer = caller_party()
         if theirs.party != channel.peer or (peer is not None and peer != theirs.party):
             raise Refusal(
                 grpc.StatusCode.PERMISSION_DENIED,
@@ -166,9 +168,7 @@ class ChannelService:
         self, request: pb.WatchRequest, context: Context
     ) -> AsyncIterator[pb.WatchResponse]:
         channel = channel_of(self.node, request.channel_id)
-        peer = peer_identity(context)
-        if peer is not None and peer != channel.peer:
-            raise Refusal(grpc.StatusCode.PERMISSION_DENIED, "only the peer watches its channel", reason="NOT_PEER")
+        require_peer(channel)  # DCF-SEC-004
         require_hello(channel)  # DCF-STR-001
         following = max(request.from_sequence, 1)
         if following > len(channel.sent_positions) + 1:
@@ -197,7 +197,7 @@ class ChannelService:
     async def Exchange(  # noqa: N802
         self, requests: AsyncIterator[pb.ExchangeRequest], context: Context
     ) -> AsyncIterator[pb.ExchangeResponse]:
-        peer = peer_identity(context)
+        peer = caller_party()
         # Each answer with the envelope it answers: its message id is read only to label a refusal.
         answers: asyncio.Queue[
             tuple[envelope_pb2.SignedPayload | None, Awaitable[envelope_pb2.SignedPayload] | Refusal] | None
@@ -237,9 +237,9 @@ class ChannelService:
             reader.cancel()
 
 
-def _require_peer(channel: ChannelState, party: str, context: Context, what: str) -> None:
+def _require_sender(channel: ChannelState, party: str, what: str) -> None:
     """A heartbeat or checklist names its sender, which must be the authenticated peer (DCF-HBT-002, DCF-CHK-003)."""
-    peer = peer_identity(context)
+    peer = caller_party()
     if party != channel.peer or (peer is not None and peer != party):
         raise Refusal(
             grpc.StatusCode.PERMISSION_DENIED, f"{what} on {channel.channel_id} comes from its peer", reason="NOT_PEER"

@@ -6,7 +6,7 @@ import grpc
 
 from deconflict.bridge.conference_service import conference_status_to_proto
 from deconflict.node.node import Node
-from deconflict.node.services.notice import channel_of, page_token, page_window, require_hello, write
+from deconflict.node.services.notice import channel_of, page_token, page_window, require_hello, require_peer, write
 from deconflict.rpc.handlers import Context
 from deconflict.rpc.refusal import Refusal
 from deconflict.v1 import conference_service_pb2 as pb
@@ -45,10 +45,11 @@ class ConferenceService:
     async def GetConference(  # noqa: N802
         self, request: pb.GetConferenceRequest, context: Context
     ) -> pb.GetConferenceResponse:
-        # Field validity first, then the channel, then Hello (DCF-ERR-016).
+        # Field validity first, then the channel, its peer, then Hello (DCF-ERR-016, DCF-SEC-004).
         if not request.conference_id:
             raise Refusal.invalid([("conference_id", "is required")])
         channel = channel_of(self.node, request.channel_id)
+        require_peer(channel)
         require_hello(channel)
         status = self.node.ledger.conferences.status(channel.channel_id, request.conference_id)
         if status is None:
@@ -60,6 +61,7 @@ class ConferenceService:
     ) -> pb.ListConferencesResponse:
         start, size = page_window(request.page_size, request.page_token)  # fields first (DCF-ERR-016)
         channel = channel_of(self.node, request.channel_id)
+        require_peer(channel)
         require_hello(channel)
         every = self.node.ledger.conferences.statuses(channel.channel_id)
         page = every[start : start + size]

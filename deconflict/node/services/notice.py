@@ -14,8 +14,9 @@ from deconflict.models.notice_service import NoticeRecord
 from deconflict.models.response import DialogueState
 from deconflict.node.ledger import ChannelState, NoticeEntry
 from deconflict.node.node import Node
-from deconflict.rpc.handlers import Context, peer_identity
+from deconflict.rpc.handlers import Context
 from deconflict.rpc.refusal import Refusal
+from deconflict.security.identity import caller_party
 from deconflict.v1 import envelope_pb2
 from deconflict.v1 import notice_service_pb2 as pb
 
@@ -49,10 +50,11 @@ class NoticeService:
     async def GetNotice(  # noqa: N802
         self, request: pb.GetNoticeRequest, context: Context
     ) -> pb.GetNoticeResponse:
-        # Field validity first, then the channel, then Hello (DCF-ERR-016).
+        # Field validity first, then the channel, its peer, then Hello (DCF-ERR-016, DCF-SEC-004).
         if not request.notice_id:
             raise Refusal.invalid([("notice_id", "is required")])
         channel = channel_of(self.node, request.channel_id)
+        require_peer(channel)
         require_hello(channel)
         expire_due(self.node)
         entry = self.node.ledger.find_notice(request.notice_id, (channel.peer, channel.party))
@@ -63,7 +65,7 @@ class NoticeService:
     async def ListNotices(  # noqa: N802
         self, request: pb.ListNoticesRequest, context: Context
     ) -> pb.ListNoticesResponse:
-        # Field validity first, then the channel, then Hello (DCF-ERR-016).
+        # Field validity first, then the channel, its peer, then Hello (DCF-ERR-016, DCF-SEC-004).
         start, size = page_window(request.page_size, request.page_token)
         states: set[NoticeState] = set()
         for index, value in enumerate(request.states):
@@ -74,6 +76,7 @@ class NoticeService:
                 raise Refusal.invalid([(f"states[{index}]", "repeats an earlier state")])
             states.add(NoticeState(value))
         channel = channel_of(self.node, request.channel_id)
+        require_peer(channel)
         require_hello(channel)
         expire_due(self.node)
         chosen = [
@@ -110,7 +113,7 @@ async def write(node: Node, request: object, bodies: Collection[str], context: C
     signed = getattr(request, "envelope", None)
     if signed is None or not request.HasField("envelope"):  # type: ignore[attr-defined]
         raise Refusal.invalid([("envelope", "is required")])
-    return await node.intake.receive(signed, bodies, peer_identity(context))
+    return await node.intake.receive(signed, bodies, caller_party())
 
 
 def channel_of(node: Node, channel_id: str) -> ChannelState:
@@ -120,6 +123,14 @@ def channel_of(node: Node, channel_id: str) -> ChannelState:
     if channel is None:
         raise Refusal(grpc.StatusCode.NOT_FOUND, f"this node serves no channel {channel_id}")
     return channel
+
+
+def require_peer(channel: ChannelState) -> None:
+    """A channel's data goes to its parties only: with TLS, the caller is the channel's peer (DCF-SEC-004). In
+    plaintext the caller is unknown and taken to be the peer, as the configuration says (DCF-SEC-005)."""
+    caller = caller_party()
+    if caller is not None and caller != channel.peer:
+        raise Refusal.permission_denied("NOT_PEER", f"{caller} is not the peer of channel {channel.channel_id}")
 
 
 def require_hello(channel: ChannelState) -> None:
