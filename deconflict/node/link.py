@@ -4,29 +4,31 @@ The outbox pushes every message this node stored for the peer, in sequence
 order, one at a time (DCF-ENV-014), retrying until the peer acknowledges it, then
 journals the peer's signed acknowledgement as its proof of receipt. A message the
 peer refuses definitively is withdrawn and its sequence number goes to the next
-one (DCF-ENV-013, deconflict.node.outbox). Because the outgoing messages are in the
-journal before they are sent, a restarted node carries on from the first one not
-yet acknowledged. After every successful Hello and whenever a DOWN peer answers
-again, the outbox first trades checklists with the peer (reconcile.py, DCF-CHK-001).
+one (DCF-ENV-013, deconflict.node.outbox); an acknowledgement that is not that
+of the message sent leaves it unacknowledged (DCF-ENV-034). Because the outgoing messages are in
+the journal before they are sent, a restarted node carries on from the first one
+not yet acknowledged. After every successful Hello and whenever a DOWN peer is
+heard again, the outbox first trades checklists with the peer (reconcile.py,
+DCF-CHK-001).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 
 import grpc
 
-from deconflict.client.peer import Delivery, PeerClient
-from deconflict.client.retry import RefusedError
+from deconflict.client.peer import BadAnswerError, Delivery, PeerClient
+from deconflict.client.retry import RefusedError, RetryPolicy
 from deconflict.journal.base import Direction, Record
 from deconflict.models.channel import Heartbeat, Liveness
 from deconflict.node.ledger import ChannelState
 from deconflict.node.node import Node
-from deconflict.node.outbox import definitive
+from deconflict.node.outbox import acknowledgement_mismatch, definitive
 from deconflict.node.reconcile import UNREACHABLE, reconcile
 from deconflict.operator.v1.operator_service_pb2 import AlertKind
 from deconflict.v1 import envelope_pb2
@@ -52,6 +54,9 @@ WRITES: dict[str, Write] = {
 }
 
 RETRY_PAUSE = 0.5  # seconds between attempts while the peer cannot be reached
+# Pauses before sending again a message the peer answered without acknowledging it (DCF-TIM-008): the first within
+# 1 s, each about twice the last, with jitter, at most 30 s.
+BACKOFF = RetryPolicy(initial_backoff=1.0, max_backoff=30.0)
 
 
 class PeerLink:
@@ -64,6 +69,10 @@ class PeerLink:
         self._greeted = False  # the peer accepted our Hello on the current connection
         self._heard: float | None = None  # when the peer last answered a heartbeat; None: UNKNOWN (DCF-HBT-006)
         self._reconcile_due = False  # a Hello succeeded or a DOWN peer answered: trade checklists (DCF-CHK-001)
+        # The first message in line, answered without its acknowledgement: how often, and what the operator was told.
+        self._retries = 0
+        self._told: set[str] = set()
+        self._random = random.Random()
 
     async def run(self) -> None:
         """Until cancelled: connect, greet, deliver and beat; reconnect after any failure."""
@@ -93,6 +102,8 @@ class PeerLink:
                     self.node.alert(AlertKind.ALERT_KIND_REFUSED, f"Hello refused: {error}", "", self.channel)
                 await asyncio.sleep(RETRY_PAUSE * 4)
 
+    # -- the outbox
+
     async def _deliver(self, peer: PeerClient) -> None:
         await self._greet(peer)
         while True:
@@ -110,13 +121,10 @@ class PeerLink:
             try:
                 delivery = await WRITES[record.kind](peer, signed)
             except RefusedError as error:
-                if definitive(error.refusal):
-                    # Withdrawn, its sequence number given to the next message (DCF-ENV-013): the channel moves on.
-                    withdrawn = self.node.withdraw(self.channel, record.message_id, error.refusal)
-                    if withdrawn is not None:
-                        await asyncio.shield(withdrawn)  # stored, whatever happens to this task
-                        continue
                 await self._refused(error, record)
+                continue
+            except BadAnswerError as error:
+                await self._again_later(f"{self.channel.peer} acknowledged {record.message_id} unreadably: {error}")
                 continue
             await self._acknowledged(record, signed, delivery)
 
@@ -138,16 +146,10 @@ class PeerLink:
 
     async def _acknowledged(self, record: Record, signed: envelope_pb2.SignedPayload, delivery: Delivery) -> None:
         ack = delivery.acknowledgement
-        digest = hashlib.sha256(signed.payload).digest()
-        if ack.message_id != record.message_id or ack.payload_sha256 != digest:
-            # The peer acknowledged something else: never count it as received.
-            self.node.alert(
-                AlertKind.ALERT_KIND_REFUSED,
-                f"the acknowledgement of {record.message_id} names {ack.message_id}; resending",
-                "",
-                self.channel,
-            )
-            await asyncio.sleep(RETRY_PAUSE)
+        problem = acknowledgement_mismatch(self.channel, record, signed.payload, ack)
+        if problem is not None:
+            # The peer acknowledged something else: never counted as received (DCF-ENV-034).
+            await self._again_later(problem)
             return
         position = await self.node.journal.append(
             Record(
@@ -161,12 +163,41 @@ class PeerLink:
                 stored_time=self.node.clock(),
             )
         )
+        self._next_in_line()
         self.node.acknowledged(self.channel, record.sequence)
         self.node.ledger.start_timer(self.channel, ack)
         self.node.acknowledgement_received(self.channel, delivery, position)
 
+    async def _again_later(self, problem: str) -> None:
+        """The first message in line stays there, sent again after a pause that grows each time (DCF-TIM-008);
+        the operator is told of each problem once."""
+        self._tell_once(problem, problem)
+        await asyncio.sleep(self._pause())
+
+    def _tell_once(self, key: str, text: str, subject: str = "") -> None:
+        if key not in self._told:
+            self._told.add(key)
+            self.node.alert(AlertKind.ALERT_KIND_REFUSED, text, subject, self.channel)
+
+    def _pause(self) -> float:
+        pause = BACKOFF.backoff(self._retries, self._random)
+        self._retries += 1
+        return pause
+
+    def _next_in_line(self) -> None:
+        """The first message in line was acknowledged or withdrawn: the next starts afresh."""
+        self._retries = 0
+        self._told.clear()
+
     async def _refused(self, error: RefusedError, record: Record) -> None:
         reason = error.refusal.reason
+        if definitive(error.refusal):
+            # Withdrawn, its sequence number given to the next message (DCF-ENV-013): the channel moves on.
+            withdrawn = self.node.withdraw(self.channel, record.message_id, error.refusal)
+            if withdrawn is not None:
+                self._next_in_line()
+                await asyncio.shield(withdrawn)  # stored, whatever happens to this task
+                return
         if error.code in (
             grpc.StatusCode.UNAVAILABLE,
             grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -190,6 +221,8 @@ class PeerLink:
                 self.channel,
             )
             await asyncio.sleep(RETRY_PAUSE * 10)
+
+    # -- heartbeats and liveness
 
     async def _beat(self, peer: PeerClient) -> None:
         interval = self.channel.agreement.model.heartbeat_interval.total_seconds()
