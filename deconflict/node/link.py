@@ -4,8 +4,9 @@ The outbox pushes every message this node stored for the peer, in sequence
 order, one at a time (DCF-ENV-014), retrying until the peer acknowledges it, then
 journals the peer's signed acknowledgement as its proof of receipt. A message the
 peer refuses definitively is withdrawn and its sequence number goes to the next
-one (DCF-ENV-013, deconflict.node.outbox); an acknowledgement that is not that
-of the message sent leaves it unacknowledged (DCF-ENV-034). Because the outgoing messages are in
+one (DCF-ENV-013, deconflict.node.outbox); one refused for clock skew is
+re-originated (DCF-ENV-026); an acknowledgement that is not that of the message
+sent leaves it unacknowledged (DCF-ENV-034). Because the outgoing messages are in
 the journal before they are sent, a restarted node carries on from the first one
 not yet acknowledged. After every successful Hello and whenever a DOWN peer is
 heard again, the outbox first trades checklists with the peer (reconcile.py,
@@ -71,6 +72,7 @@ class PeerLink:
         self._reconcile_due = False  # a Hello succeeded or a DOWN peer answered: trade checklists (DCF-CHK-001)
         # The first message in line, answered without its acknowledgement: how often, and what the operator was told.
         self._retries = 0
+        self._skews = 0  # refused for clock skew, re-originated each time (DCF-ENV-026)
         self._told: set[str] = set()
         self._random = random.Random()
 
@@ -186,7 +188,7 @@ class PeerLink:
 
     def _next_in_line(self) -> None:
         """The first message in line was acknowledged or withdrawn: the next starts afresh."""
-        self._retries = 0
+        self._retries = self._skews = 0
         self._told.clear()
 
     async def _refused(self, error: RefusedError, record: Record) -> None:
@@ -198,6 +200,8 @@ class PeerLink:
                 self._next_in_line()
                 await asyncio.shield(withdrawn)  # stored, whatever happens to this task
                 return
+        elif reason == "CLOCK_SKEW" and await self._reoriginate(record, error):
+            return
         if error.code in (
             grpc.StatusCode.UNAVAILABLE,
             grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -212,8 +216,9 @@ class PeerLink:
             # The peer lacks earlier messages (it lost them, or never had them): resend from what it expects.
             self.channel.acknowledged = min(self.channel.acknowledged, error.refusal.sequence_gap.expected - 1)
         else:
-            # A fault of the peer (INTERNAL, UNKNOWN), a clock skew (DCF-ENV-026 is not done yet), or a message
-            # acknowledged before: the operator must see it. It stays first in line, retried slowly.
+            # A fault of the peer (INTERNAL, UNKNOWN), a clock skew of a message acknowledged before (sent again
+            # after DCF-CHK-008, so never re-originated), or a message acknowledged before: the operator must see
+            # it. It stays first in line, retried slowly.
             self.node.alert(
                 AlertKind.ALERT_KIND_REFUSED,
                 f"{self.channel.peer} refused {record.kind} {record.message_id}: {error}",
@@ -221,6 +226,32 @@ class PeerLink:
                 self.channel,
             )
             await asyncio.sleep(RETRY_PAUSE * 10)
+
+    async def _reoriginate(self, record: Record, error: RefusedError) -> bool:
+        """DCF-ENV-026: a message never acknowledged, refused for clock skew, goes again under a new id and
+        created_time, stored before it is sent. False when it was acknowledged before (sent again after
+        DCF-CHK-008): that one is never re-originated."""
+        outbox = self.channel.outbox
+        if not outbox or outbox[0].envelope.message_id != record.message_id:
+            return False
+        if self._skews:
+            # The message refused was just created: the clocks differ by more than the tolerance, which another
+            # message cannot mend. The operator is told once; each new attempt waits longer (DCF-TIM-008), so a
+            # peer whose clock is far off is not sent a fresh message, and the journal a record, without end.
+            self._tell_once(
+                "CLOCK_SKEW",
+                f"{self.channel.peer} refuses our {record.kind} for clock skew though it was just created ({error}): "
+                "the two clocks differ by more than the agreement allows (DCF-TIM-009); it is created again, later "
+                "each time, until one is taken (DCF-ENV-026)",
+                record.message_id,
+            )
+            await asyncio.sleep(self._pause())
+        self._skews += 1
+        stored = self.node.reoriginate(self.channel, record.message_id)
+        if stored is None:
+            return False
+        await asyncio.shield(stored)  # stored before it is sent, whatever happens to this task (DCF-ENV-033)
+        return True
 
     # -- heartbeats and liveness
 

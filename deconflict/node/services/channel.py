@@ -176,12 +176,13 @@ class ChannelService:
                 grpc.StatusCode.OUT_OF_RANGE,
                 f"from_sequence {following} is beyond the last sent, {len(channel.sent_positions)}, plus one",
             )
-        withdrawals = len(channel.withdrawals)
+        resealed = len(channel.resealed)
         while True:
-            if len(channel.withdrawals) > withdrawals:
-                # Messages moved down a sequence after a withdrawal: stream them as they are now (DCF-STR-004).
-                following = min(following, *channel.withdrawals[withdrawals:])
-                withdrawals = len(channel.withdrawals)
+            if len(channel.resealed) > resealed:
+                # Messages moved down a sequence after a withdrawal, or one re-originated: stream them as they are now
+                # (DCF-STR-004).
+                following = min(following, *channel.resealed[resealed:])
+                resealed = len(channel.resealed)
             sent = channel.sent_positions
             if following <= len(sent):
                 wanted = sent[following - 1 : following - 1 + 256]
