@@ -11,6 +11,9 @@ the journal before they are sent, a restarted node carries on from the first one
 not yet acknowledged. After every successful Hello and whenever a DOWN peer is
 heard again, the outbox first trades checklists with the peer (reconcile.py,
 DCF-CHK-001).
+
+Nothing is written to a peer whose answer to our Hello does not agree with us
+(DCF-HEL-010).
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ from deconflict.node.ledger import ChannelState
 from deconflict.node.node import Node
 from deconflict.node.outbox import acknowledgement_mismatch, definitive
 from deconflict.node.reconcile import UNREACHABLE, reconcile
+from deconflict.node.services.channel import check_hello_response
 from deconflict.operator.v1.operator_service_pb2 import AlertKind
+from deconflict.rpc.refusal import Refusal
 from deconflict.v1 import envelope_pb2
 
 log = logging.getLogger(__name__)
@@ -67,9 +72,10 @@ class PeerLink:
         self.node = node
         self.channel = channel
         self._hello = hello
-        self._greeted = False  # the peer accepted our Hello on the current connection
+        self._greeted = False  # the peer accepted our Hello on the current connection, and its answer agrees
         self._heard: float | None = None  # when the peer last answered a heartbeat; None: UNKNOWN (DCF-HBT-006)
         self._reconcile_due = False  # a Hello succeeded or a DOWN peer answered: trade checklists (DCF-CHK-001)
+        self._hello_told = ""  # the Hello problem the operator was last told of: told once, until a Hello agrees
         # The first message in line, answered without its acknowledgement: how often, and what the operator was told.
         self._retries = 0
         self._skews = 0  # refused for clock skew, re-originated each time (DCF-ENV-026)
@@ -93,16 +99,36 @@ class PeerLink:
                 self._greeted = False
                 await asyncio.sleep(RETRY_PAUSE)
 
+    # -- Hello
+
     async def _greet(self, peer: PeerClient) -> None:
         while not self._greeted:
             try:
-                await peer.hello(self._hello(self.channel.channel_id))  # type: ignore[arg-type]
-                self._greeted = True
-                self._reconcile_due = True
+                answer = await peer.hello(self._hello(self.channel.channel_id))  # type: ignore[arg-type]
+                check_hello_response(self.channel, answer)
             except RefusedError as error:
                 if error.code != grpc.StatusCode.UNAVAILABLE:
-                    self.node.alert(AlertKind.ALERT_KIND_REFUSED, f"Hello refused: {error}", "", self.channel)
-                await asyncio.sleep(RETRY_PAUSE * 4)
+                    self._tell_hello(f"Hello refused: {error}")
+            except Refusal as refusal:
+                # DCF-HEL-010: the peer holds another agreement or speaks no version of ours, whatever it let us
+                # do: nothing is written to it, and no heartbeat or checklist follows, until a Hello agrees.
+                self._tell_hello(
+                    f"{self.channel.peer} answered our Hello with a Hello this node refuses "
+                    f"({refusal.reason or refusal.code.name}: {refusal.message}): nothing is sent on the channel until "
+                    "a Hello agrees (DCF-HEL-010)"
+                )
+            else:
+                self._greeted = True
+                self._hello_told = ""
+                self._reconcile_due = True
+                return
+            await asyncio.sleep(RETRY_PAUSE * 4)
+
+    def _tell_hello(self, text: str) -> None:
+        """Alert once per problem: the Hello is tried again every few seconds."""
+        if text != self._hello_told:
+            self._hello_told = text
+            self.node.alert(AlertKind.ALERT_KIND_REFUSED, text, "", self.channel)
 
     # -- the outbox
 
