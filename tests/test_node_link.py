@@ -9,30 +9,39 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
 from deconflict.bridge.channel import hello_to_proto
 from deconflict.client import OperatorClient
 from deconflict.journal.base import Direction
-from deconflict.models.channel import Hello, Liveness, VersionRange
+from deconflict.models.channel import Checklist, Hello, Liveness, VersionRange
 from deconflict.models.envelope import Mode
 from deconflict.node.config import load_config
 from deconflict.node.server import NodeServer
 from deconflict.node.services.channel import ChannelService
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
+from deconflict.v1 import channel_pb2
 from deconflict.v1 import channel_service_pb2 as channel_service_pb
 from tests.nodes import (
     AGREEMENT,
     CHANNEL,
     RU,
     US,
+    PeerSide,
     alerts,
     journal_entries,
     notice_view,
+    one_node,
     operator_events,
+    peer_of,
+    refusal_of,
+    restart,
     sortie,
     status_of,
     two_nodes,
@@ -129,3 +138,105 @@ async def test_a_hello_response_with_no_common_version_stops_writes_dcf_hel_010(
         (alert,) = alerts(events, operator_pb.ALERT_KIND_REFUSED)
         assert "VERSION_MISMATCH" in alert.text
         assert "2 to 3" in alert.text
+
+
+# -- DCF-HBT-006: liveness -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_liveness_is_unknown_until_the_peer_is_heard_then_normal_while_any_request_comes_dcf_hbt_006(
+    tmp_path: Path,
+) -> None:
+    # ru-mod never calls its peer: all it hears are the peer's requests, and there is not one heartbeat among them.
+    async with one_node(tmp_path, heartbeat=1) as node, operator_events(node.address) as events:
+        await asyncio.sleep(3.5)  # longer than 3 missed heartbeats: never heard is UNKNOWN, not DOWN
+        assert liveness(node.server) == Liveness.UNKNOWN
+        async with peer_of(node.address) as peer:
+            await until(lambda: liveness(node.server) == Liveness.NORMAL, timeout=2)
+            # Reads for 4 s, more than missed_heartbeats_down x heartbeat_interval: NORMAL all along.
+            for _ in range(8):
+                await peer.client.list_notices(CHANNEL)
+                await asyncio.sleep(0.5)
+                assert liveness(node.server) == Liveness.NORMAL
+            # Silent: DOWN in time, with its alert (DCF-HBT-007); a write makes it NORMAL again (DCF-HBT-008).
+            await until(lambda: liveness(node.server) == Liveness.DOWN, timeout=3 + 2)
+            await peer.notice(sortie("us-dod/hama-1", owner=US))
+            await until(lambda: liveness(node.server) == Liveness.NORMAL, timeout=2)
+        kinds = [Liveness(e.liveness.liveness) for e in events if e.HasField("liveness")]
+        assert kinds == [Liveness.NORMAL, Liveness.DOWN, Liveness.NORMAL]
+        assert len(alerts(events, operator_pb.ALERT_KIND_PEER_DOWN)) == 1
+        assert len(alerts(events, operator_pb.ALERT_KIND_PEER_UP)) == 1
+
+
+def _requests(peer: PeerSide) -> dict[str, Callable[[], Awaitable[object]]]:
+    """One request of each kind the peer makes, refused ones included: each is the peer's, so each is heard.
+    GetAgreement is not among them: served to any caller before Hello and naming no party, it is the peer's only
+    when a certificate says so, and these nodes run without TLS."""
+    client = peer.client
+
+    def beat() -> channel_pb2.Heartbeat:
+        heartbeat = channel_pb2.Heartbeat(channel_id=CHANNEL, party=US)
+        heartbeat.sent_time.FromDatetime(datetime.now(UTC))
+        return heartbeat
+
+    async def first_watched() -> object:
+        stream = client.watch(CHANNEL, 0)
+        try:
+            return await asyncio.wait_for(anext(stream), timeout=0.5)
+        except TimeoutError:
+            return None
+        finally:
+            await stream.aclose()
+
+    async def exchange() -> object:
+        async def one() -> AsyncIterator[Any]:
+            yield peer.envelope("notice", sortie("us-dod/hama-2", owner=US))
+
+        async for answer in client.exchange(one()):
+            return answer
+        return None
+
+    return {
+        "Hello": lambda: peer.hello(),
+        "Heartbeat": lambda: client.heartbeat(beat()),
+        "ExchangeChecklist": lambda: client.exchange_checklist(
+            Checklist(channel_id=CHANNEL, party=US, as_of_time=datetime.now(UTC))
+        ),
+        "GetNotice (refused: no such notice)": lambda: refusal_of(client.get_notice(CHANNEL, "ru-mod/none")),
+        "ListNotices": lambda: client.list_notices(CHANNEL),
+        "GetConference (refused: no such conference)": lambda: refusal_of(client.get_conference(CHANNEL, "none")),
+        "ListConferences": lambda: client.list_conferences(CHANNEL),
+        "Watch": first_watched,
+        "SubmitNotice": lambda: peer.notice(sortie("us-dod/hama-1", owner=US)),
+        "Exchange": exchange,
+    }
+
+
+@pytest.mark.asyncio
+async def test_every_request_of_the_peer_marks_it_heard_dcf_hbt_006(tmp_path: Path) -> None:
+    async with one_node(tmp_path) as node, peer_of(node.address, greet=False) as peer:
+        channel = node.server.node.ledger.channels[CHANNEL]
+        # A Hello from a party that is not the peer is nobody's on this channel: nothing is heard.
+        async with peer_of(node.address, greet=False, party="nato") as stranger:
+            refused = await refusal_of(stranger.hello())
+        assert refused.code == grpc.StatusCode.PERMISSION_DENIED
+        assert channel.last_heard is None
+        for name, request in _requests(peer).items():
+            channel.last_heard = None
+            await request()
+            assert channel.last_heard is not None, name
+
+
+@pytest.mark.asyncio
+async def test_a_restarted_node_holds_its_peer_unknown_until_it_hears_it_again_dcf_hbt_006(tmp_path: Path) -> None:
+    async with two_nodes(tmp_path, heartbeat=1) as pair:
+        await until(lambda: liveness(pair.ru) == Liveness.NORMAL, timeout=5)
+        loaded = pair.us.node.loaded
+        await pair.us.stop(grace=0)
+        pair.ru = await restart(pair.ru)
+        # Not heard since this node started: UNKNOWN, however long, never DOWN.
+        await asyncio.sleep(3.5)
+        assert liveness(pair.ru) == Liveness.UNKNOWN
+        pair.us = NodeServer(loaded)
+        await pair.us.start()
+        await until(lambda: liveness(pair.ru) == Liveness.NORMAL, timeout=10)

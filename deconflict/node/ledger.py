@@ -15,6 +15,7 @@ import heapq
 from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from time import monotonic
 
 import grpc
 
@@ -143,7 +144,9 @@ class ChannelState:
     next_in: int = 1  # the peer's next sequence this node expects (DCF-ENV-026)
     next_out: int = 1  # this node's next sequence on the channel
     greeted: bool = False  # a Hello with matching agreement since this node started
-    last_heard: datetime | None = None  # the peer's last heartbeat (DCF-HBT spec: liveness)
+    # time.monotonic() when the peer was last heard: a request from it on the channel or an answer from its node;
+    # None until it is first heard after this node started, when its liveness is UNKNOWN (DCF-HBT-006).
+    last_heard: float | None = None
     peer_last_sequence_sent: int = 0  # from its heartbeats: more than next_in - 1 means a gap
     acknowledged: int = 0  # the highest of our sequences the peer acknowledged (delivery is in order)
     liveness: Liveness = Liveness.UNKNOWN  # DCF-HBT spec: UNKNOWN until first heard
@@ -165,6 +168,10 @@ class ChannelState:
     @property
     def suspended(self) -> bool:
         return bool(self.suspended_by)
+
+    def hear(self) -> None:
+        """The peer is heard now (DCF-HBT-006): on the path of every request, so one clock read and one write."""
+        self.last_heard = monotonic()
 
     def response_time(self, kind: MessageKind) -> timedelta | None:
         return self.agreement.model.response_time(kind)

@@ -1,4 +1,4 @@
-"""A node's side of one channel: Hello, heartbeats, the outbox, and reconciliation.
+"""A node's side of one channel: Hello, heartbeats, liveness, the outbox, and reconciliation.
 
 The outbox pushes every message this node stored for the peer, in sequence
 order, one at a time (DCF-ENV-014), retrying until the peer acknowledges it, then
@@ -13,7 +13,8 @@ heard again, the outbox first trades checklists with the peer (reconcile.py,
 DCF-CHK-001).
 
 Nothing is written to a peer whose answer to our Hello does not agree with us
-(DCF-HEL-010).
+(DCF-HEL-010). Liveness follows when the peer was last heard, by its requests or
+its node's answers (DCF-HBT-006).
 """
 
 from __future__ import annotations
@@ -60,9 +61,12 @@ WRITES: dict[str, Write] = {
 }
 
 RETRY_PAUSE = 0.5  # seconds between attempts while the peer cannot be reached
+LOOK = 0.2  # seconds between looks at when the peer was last heard
 # Pauses before sending again a message the peer answered without acknowledging it (DCF-TIM-008): the first within
 # 1 s, each about twice the last, with jitter, at most 30 s.
 BACKOFF = RetryPolicy(initial_backoff=1.0, max_backoff=30.0)
+# Failures that are not an answer of the peer's node: nothing was heard from it.
+SILENT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED})
 
 
 class PeerLink:
@@ -73,8 +77,7 @@ class PeerLink:
         self.channel = channel
         self._hello = hello
         self._greeted = False  # the peer accepted our Hello on the current connection, and its answer agrees
-        self._heard: float | None = None  # when the peer last answered a heartbeat; None: UNKNOWN (DCF-HBT-006)
-        self._reconcile_due = False  # a Hello succeeded or a DOWN peer answered: trade checklists (DCF-CHK-001)
+        self._reconcile_due = False  # a Hello succeeded or a DOWN peer was heard: trade checklists (DCF-CHK-001)
         self._hello_told = ""  # the Hello problem the operator was last told of: told once, until a Hello agrees
         # The first message in line, answered without its acknowledgement: how often, and what the operator was told.
         self._retries = 0
@@ -83,9 +86,15 @@ class PeerLink:
         self._random = random.Random()
 
     async def run(self) -> None:
-        """Until cancelled: connect, greet, deliver and beat; reconnect after any failure."""
-        if not self.channel.peer_address:
-            return  # a peer that only connects to us (it watches our messages) needs no link
+        """Until cancelled: keep the peer's liveness; connect, greet, deliver and beat."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._keep_liveness())
+            # A peer that only connects to us (it watches our messages) is heard, never called.
+            if self.channel.peer_address:
+                group.create_task(self._connect())
+
+    async def _connect(self) -> None:
+        """Connect, greet, deliver and beat; reconnect after any failure."""
         while True:
             try:
                 async with PeerClient(self.channel.peer_address, timeout=5.0) as peer, asyncio.TaskGroup() as group:
@@ -99,14 +108,21 @@ class PeerLink:
                 self._greeted = False
                 await asyncio.sleep(RETRY_PAUSE)
 
+    def _heard(self, error: RefusedError | None = None) -> None:
+        """An answer from the peer's node, a refusal included (DCF-HBT-006); a failure to reach it is none."""
+        if error is None or error.code not in SILENT:
+            self.channel.hear()
+
     # -- Hello
 
     async def _greet(self, peer: PeerClient) -> None:
         while not self._greeted:
             try:
                 answer = await peer.hello(self._hello(self.channel.channel_id))  # type: ignore[arg-type]
+                self._heard()
                 check_hello_response(self.channel, answer)
             except RefusedError as error:
+                self._heard(error)
                 if error.code != grpc.StatusCode.UNAVAILABLE:
                     self._tell_hello(f"Hello refused: {error}")
             except Refusal as refusal:
@@ -149,11 +165,14 @@ class PeerLink:
             try:
                 delivery = await WRITES[record.kind](peer, signed)
             except RefusedError as error:
+                self._heard(error)
                 await self._refused(error, record)
                 continue
             except BadAnswerError as error:
+                self._heard()
                 await self._again_later(f"{self.channel.peer} acknowledged {record.message_id} unreadably: {error}")
                 continue
+            self._heard()
             await self._acknowledged(record, signed, delivery)
 
     async def _reconcile(self, peer: PeerClient) -> None:
@@ -283,31 +302,44 @@ class PeerLink:
 
     async def _beat(self, peer: PeerClient) -> None:
         interval = self.channel.agreement.model.heartbeat_interval.total_seconds()
-        down_after = interval * self.channel.agreement.model.missed_heartbeats_down
         while True:
             await asyncio.sleep(interval)
-            if self._greeted:
-                beat = Heartbeat(
-                    channel_id=self.channel.channel_id,
-                    party=self.node.party,
-                    sent_time=self.node.clock(),
-                    last_sequence_sent=self.channel.next_out - 1,
-                )
-                try:
-                    # One beat is given one interval: a peer that does not answer in time has missed it, however
-                    # long the client would retry (DCF-HBT-007, DCF-TIM-006).
-                    async with asyncio.timeout(interval):
-                        await peer.heartbeat(beat)
-                    self._heard = time.monotonic()
-                    if self.channel.liveness == Liveness.DOWN:
-                        self._reconcile_due = True  # a DOWN peer heard again (DCF-CHK-001, DCF-HBT-008)
-                    self.node.set_liveness(self.channel, Liveness.NORMAL)
-                    continue
-                except RefusedError as error:
-                    if error.refusal.reason == "HELLO_REQUIRED":
-                        raise  # the peer restarted: reconnect and greet it again (DCF-HEL-008)
-                except TimeoutError:
-                    pass
-            # Silent, or not even greeted, for missed_heartbeats_down x heartbeat_interval: DOWN (DCF-HBT-007).
-            if self._heard is not None and time.monotonic() - self._heard >= down_after:
+            if not self._greeted:
+                continue
+            beat = Heartbeat(
+                channel_id=self.channel.channel_id,
+                party=self.node.party,
+                sent_time=self.node.clock(),
+                last_sequence_sent=self.channel.next_out - 1,
+            )
+            try:
+                # One beat is given one interval: a peer that does not answer in time has missed it, however long
+                # the client would retry (DCF-HBT-007, DCF-TIM-006).
+                async with asyncio.timeout(interval):
+                    await peer.heartbeat(beat)
+            except RefusedError as error:
+                self._heard(error)
+                if error.refusal.reason == "HELLO_REQUIRED":
+                    raise  # the peer restarted: reconnect and greet it again (DCF-HEL-008)
+                continue
+            except TimeoutError:
+                continue  # missed: the silence counts towards DOWN (_keep_liveness)
+            self._heard()
+
+    async def _keep_liveness(self) -> None:
+        """UNKNOWN until the peer is first heard after this node started, NORMAL while it is heard (DCF-HBT-006),
+        DOWN after missed_heartbeats_down x heartbeat_interval of silence, within a look (DCF-HBT-007,
+        DCF-TIM-006); a DOWN peer heard again is NORMAL and reconciled with (DCF-HBT-008, DCF-CHK-001)."""
+        agreement = self.channel.agreement.model
+        down_after = agreement.heartbeat_interval.total_seconds() * agreement.missed_heartbeats_down
+        while True:
+            await asyncio.sleep(LOOK)
+            heard = self.channel.last_heard
+            if heard is None:
+                continue
+            if time.monotonic() - heard < down_after:
+                if self.channel.liveness == Liveness.DOWN:
+                    self._reconcile_due = True
+                self.node.set_liveness(self.channel, Liveness.NORMAL)
+            else:
                 self.node.set_liveness(self.channel, Liveness.DOWN)

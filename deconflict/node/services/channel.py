@@ -66,6 +66,7 @@ class ChannelService:
                 f"{hello.party} is not the peer of channel {channel.channel_id}",
                 reason="NOT_PEER",
             )
+        channel.hear()
         selected = agree(channel, hello)
         channel.greeted = True
         return pb.HelloResponse(hello=hello_to_proto(self.node_hello(channel.channel_id)), selected_major=selected)
@@ -91,9 +92,7 @@ class ChannelService:
             raise Refusal.from_validation(error, "heartbeat") from None  # DCF-HBT-002
         channel = channel_of(self.node, beat.channel_id)
         _require_peer(channel, beat.party, context, "a heartbeat")
-        if not channel.greeted:
-            raise Refusal(grpc.StatusCode.FAILED_PRECONDITION, "say Hello first", reason="HELLO_REQUIRED")
-        channel.last_heard = self.node.clock()
+        require_hello(channel)
         channel.peer_last_sequence_sent = beat.last_sequence_sent
         answer = channel_pb2.Heartbeat(
             channel_id=channel.channel_id, party=self.node.party, last_sequence_sent=channel.next_out - 1
@@ -105,6 +104,10 @@ class ChannelService:
         self, request: pb.GetAgreementRequest, context: Context
     ) -> pb.GetAgreementResponse:
         channel = channel_of(self.node, request.channel_id)
+        if peer_identity(context) == channel.peer:
+            # Served to any caller before Hello, and the request names no party: the peer is heard only when its
+            # certificate says the call is its own (DCF-HBT-006).
+            channel.hear()
         return pb.GetAgreementResponse(agreement=channel.agreement.data, agreement_hash=channel.agreement.sha256)
 
     async def ExchangeChecklist(  # noqa: N802
