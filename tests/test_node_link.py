@@ -45,6 +45,7 @@ from tests.nodes import (
     sortie,
     status_of,
     two_nodes,
+    two_nodes_via_proxies,
 )
 from tests.test_node import until
 
@@ -240,3 +241,85 @@ async def test_a_restarted_node_holds_its_peer_unknown_until_it_hears_it_again_d
         pair.us = NodeServer(loaded)
         await pair.us.start()
         await until(lambda: liveness(pair.ru) == Liveness.NORMAL, timeout=10)
+
+
+# -- DCF-HBT-005: a heartbeat that says the peer sent more --------------------------------------------------------
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, method: str, *, delay: float = 0.0) -> list[float]:
+    """The times us-dod was called with `method` (a ChannelService stream or unary), each answered `delay` late."""
+    calls: list[float] = []
+    original = getattr(ChannelService, method)
+
+    if method == "Watch":
+
+        async def watch(self: ChannelService, request: Any, context: Any) -> AsyncIterator[Any]:
+            if self.node.party == US:
+                calls.append(time.monotonic())
+                await asyncio.sleep(delay)
+            async for response in original(self, request, context):
+                yield response
+
+        monkeypatch.setattr(ChannelService, method, watch)
+        return calls
+
+    async def unary(self: ChannelService, request: Any, context: Any) -> Any:
+        if self.node.party == US:
+            calls.append(time.monotonic())
+            await asyncio.sleep(delay)
+        return await original(self, request, context)
+
+    monkeypatch.setattr(ChannelService, method, unary)
+    return calls
+
+
+@pytest.mark.asyncio
+async def test_a_heartbeat_answer_that_says_the_peer_sent_more_starts_a_watch_dcf_hbt_005(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checklists = count_calls(monkeypatch, "ExchangeChecklist")
+    async with two_nodes_via_proxies(tmp_path, heartbeat=1) as link:
+        pair = link.pair
+        await until(lambda: liveness(pair.ru) == liveness(pair.us) == Liveness.NORMAL, timeout=5)
+        # us-dod can no longer call ru-mod: its outbox cannot deliver, its heartbeats do not arrive.
+        link.to_ru.cut()
+        traded = len(checklists)
+        async with OperatorClient(pair.us_address) as operator:
+            filed = await operator.file_notice(sortie("us-dod/hama-1", owner=US), mode=Mode.OPERATIONAL)
+        # ru-mod's heartbeats still reach us-dod, whose answers say it sent sequence 1: ru-mod watches for it.
+        await until(lambda: (US, "us-dod/hama-1") in notice_view(pair.ru), timeout=5)
+        assert stored_in(pair.ru) == [filed.sent[0].message_id]
+        assert liveness(pair.ru) == Liveness.NORMAL  # never DOWN, so no reconciliation did it
+        assert len(checklists) == traded
+        # ru-mod's answer reaches us-dod by ru-mod's own outbox.
+        await until(lambda: pair.us.node.ledger.channels[CHANNEL].next_in == 2, timeout=5)
+
+
+@pytest.mark.asyncio
+async def test_a_heartbeat_request_that_says_the_peer_sent_more_starts_one_watch_dcf_hbt_005(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    watches = count_calls(monkeypatch, "Watch", delay=1.5)
+    # Heartbeats 30 s apart: neither node beats during the test; only the test's heartbeats tell ru-mod anything.
+    async with two_nodes_via_proxies(tmp_path, heartbeat=30) as link:
+        pair = link.pair
+        ru, us = (server.node.ledger.channels[CHANNEL] for server in (pair.ru, pair.us))
+        await until(lambda: ru.greeted and us.greeted, timeout=5)
+        link.to_ru.cut()
+        for number in (1, 2):
+            async with OperatorClient(pair.us_address) as operator:
+                await operator.file_notice(sortie(f"us-dod/hama-{number}", owner=US), mode=Mode.OPERATIONAL)
+        await asyncio.sleep(1.0)
+        assert ru.next_in == 1  # nothing tells ru-mod yet
+        watches.clear()
+        # us-dod's heartbeats, as the test sends them straight to ru-mod, five while the (slow) Watch runs.
+        async with peer_of(pair.ru_address) as peer:
+            for _ in range(5):
+                beat = channel_pb2.Heartbeat(channel_id=CHANNEL, party=US, last_sequence_sent=us.next_out - 1)
+                beat.sent_time.FromDatetime(datetime.now(UTC))
+                await peer.client.heartbeat(beat)
+                await asyncio.sleep(0.2)
+        await until(lambda: ru.next_in == 3, timeout=5)
+        assert [key for key in notice_view(pair.ru) if key[0] == US] == [(US, "us-dod/hama-1"), (US, "us-dod/hama-2")]
+        # One fetch, however many heartbeats said so while it ran.
+        assert len(watches) == 1

@@ -147,7 +147,7 @@ class ChannelState:
     # time.monotonic() when the peer was last heard: a request from it on the channel or an answer from its node;
     # None until it is first heard after this node started, when its liveness is UNKNOWN (DCF-HBT-006).
     last_heard: float | None = None
-    peer_last_sequence_sent: int = 0  # from its heartbeats: more than next_in - 1 means a gap
+    peer_last_sequence_sent: int = 0  # from heartbeats either way: above next_in - 1, the link fetches (DCF-HBT-005)
     acknowledged: int = 0  # the highest of our sequences the peer acknowledged (delivery is in order)
     liveness: Liveness = Liveness.UNKNOWN  # DCF-HBT spec: UNKNOWN until first heard
     suspended_by: str = ""  # suspension_id while a suspension is pending or in effect, not yet resumed

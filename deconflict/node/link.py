@@ -14,7 +14,8 @@ DCF-CHK-001).
 
 Nothing is written to a peer whose answer to our Hello does not agree with us
 (DCF-HEL-010). Liveness follows when the peer was last heard, by its requests or
-its node's answers (DCF-HBT-006).
+its node's answers (DCF-HBT-006); a heartbeat either way that says the peer sent
+more than this node stored starts a Watch (DCF-HBT-005).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from deconflict.models.channel import Heartbeat, Liveness
 from deconflict.node.ledger import ChannelState
 from deconflict.node.node import Node
 from deconflict.node.outbox import acknowledgement_mismatch, definitive
-from deconflict.node.reconcile import UNREACHABLE, reconcile
+from deconflict.node.reconcile import UNREACHABLE, catch_up, reconcile
 from deconflict.node.services.channel import check_hello_response
 from deconflict.operator.v1.operator_service_pb2 import AlertKind
 from deconflict.rpc.refusal import Refusal
@@ -61,9 +62,9 @@ WRITES: dict[str, Write] = {
 }
 
 RETRY_PAUSE = 0.5  # seconds between attempts while the peer cannot be reached
-LOOK = 0.2  # seconds between looks at when the peer was last heard
-# Pauses before sending again a message the peer answered without acknowledging it (DCF-TIM-008): the first within
-# 1 s, each about twice the last, with jitter, at most 30 s.
+LOOK = 0.2  # seconds between looks at when the peer was last heard and at what its heartbeats said
+# Pauses before sending again a message the peer answered without acknowledging it, and before fetching again
+# what a fetch left missing (DCF-TIM-008): the first within 1 s, each about twice the last, with jitter, at most 30 s.
 BACKOFF = RetryPolicy(initial_backoff=1.0, max_backoff=30.0)
 # Failures that are not an answer of the peer's node: nothing was heard from it.
 SILENT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED})
@@ -78,6 +79,7 @@ class PeerLink:
         self._hello = hello
         self._greeted = False  # the peer accepted our Hello on the current connection, and its answer agrees
         self._reconcile_due = False  # a Hello succeeded or a DOWN peer was heard: trade checklists (DCF-CHK-001)
+        self._fetching = asyncio.Lock()  # one Watch at a time: reconciliation's or a heartbeat's (DCF-HBT-005)
         self._hello_told = ""  # the Hello problem the operator was last told of: told once, until a Hello agrees
         # The first message in line, answered without its acknowledgement: how often, and what the operator was told.
         self._retries = 0
@@ -86,7 +88,7 @@ class PeerLink:
         self._random = random.Random()
 
     async def run(self) -> None:
-        """Until cancelled: keep the peer's liveness; connect, greet, deliver and beat."""
+        """Until cancelled: keep the peer's liveness; connect, greet, deliver, beat and follow its heartbeats."""
         async with asyncio.TaskGroup() as group:
             group.create_task(self._keep_liveness())
             # A peer that only connects to us (it watches our messages) is heard, never called.
@@ -94,13 +96,14 @@ class PeerLink:
                 group.create_task(self._connect())
 
     async def _connect(self) -> None:
-        """Connect, greet, deliver and beat; reconnect after any failure."""
+        """Connect, greet, deliver, beat and follow; reconnect after any failure."""
         while True:
             try:
                 async with PeerClient(self.channel.peer_address, timeout=5.0) as peer, asyncio.TaskGroup() as group:
-                    # A task group, so that when one of them fails the other stops too, before the client closes.
+                    # A task group, so that when one of them fails the others stop too, before the client closes.
                     group.create_task(self._deliver(peer))
                     group.create_task(self._beat(peer))
+                    group.create_task(self._follow(peer))
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the link must outlive any single failure; the reason is logged
@@ -178,7 +181,8 @@ class PeerLink:
     async def _reconcile(self, peer: PeerClient) -> None:
         self._reconcile_due = False
         try:
-            await reconcile(self.node, self.channel, peer)
+            async with self._fetching:
+                await reconcile(self.node, self.channel, peer)
         except RefusedError as error:
             if error.refusal.reason == "HELLO_REQUIRED":
                 self._greeted = False  # the peer restarted: greet it again, which reconciles again
@@ -316,7 +320,7 @@ class PeerLink:
                 # One beat is given one interval: a peer that does not answer in time has missed it, however long
                 # the client would retry (DCF-HBT-007, DCF-TIM-006).
                 async with asyncio.timeout(interval):
-                    await peer.heartbeat(beat)
+                    answer = await peer.heartbeat(beat)
             except RefusedError as error:
                 self._heard(error)
                 if error.refusal.reason == "HELLO_REQUIRED":
@@ -325,6 +329,9 @@ class PeerLink:
             except TimeoutError:
                 continue  # missed: the silence counts towards DOWN (_keep_liveness)
             self._heard()
+            theirs = answer.heartbeat
+            if (theirs.channel_id, theirs.party) == (self.channel.channel_id, self.channel.peer):
+                self.channel.peer_last_sequence_sent = theirs.last_sequence_sent  # for _follow (DCF-HBT-005)
 
     async def _keep_liveness(self) -> None:
         """UNKNOWN until the peer is first heard after this node started, NORMAL while it is heard (DCF-HBT-006),
@@ -343,3 +350,28 @@ class PeerLink:
                 self.node.set_liveness(self.channel, Liveness.NORMAL)
             else:
                 self.node.set_liveness(self.channel, Liveness.DOWN)
+
+    async def _follow(self, peer: PeerClient) -> None:
+        """DCF-HBT-005: when a heartbeat, received or answered, says the peer sent more than this node stored, fetch
+        the rest with Watch from the next sequence expected. One fetch at a time: this task's, or reconciliation's
+        under the same lock; one that leaves a gap (a refused envelope, a stream that ended) is tried again later
+        each time."""
+        misses = 0
+        while True:
+            await asyncio.sleep(LOOK)
+            last = self.channel.peer_last_sequence_sent
+            if last < self.channel.next_in:
+                misses = 0
+                continue
+            if not self._greeted or self._fetching.locked():
+                continue
+            try:
+                async with self._fetching:
+                    await catch_up(self.node, self.channel, peer, last)
+            except RefusedError as error:
+                if error.refusal.reason == "HELLO_REQUIRED":
+                    raise  # the peer restarted: reconnect and greet it again
+                log.info("%s: no Watch of %s now: %s", self.node.party, self.channel.peer, error)
+            if last >= self.channel.next_in:
+                await asyncio.sleep(BACKOFF.backoff(misses, self._random))
+                misses += 1

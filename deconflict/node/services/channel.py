@@ -93,6 +93,7 @@ class ChannelService:
         channel = channel_of(self.node, beat.channel_id)
         _require_peer(channel, beat.party, context, "a heartbeat")
         require_hello(channel)
+        # What the peer says it sent: this node's link fetches what lies beyond what it stored (DCF-HBT-005).
         channel.peer_last_sequence_sent = beat.last_sequence_sent
         answer = channel_pb2.Heartbeat(
             channel_id=channel.channel_id, party=self.node.party, last_sequence_sent=channel.next_out - 1
