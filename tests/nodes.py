@@ -118,12 +118,15 @@ def write_configs(
     policy_ru: str = "automatic",
     peer_addresses: dict[str, str] | None = None,
     tls: bool = False,
+    agreement_of: dict[str, str] | None = None,
 ) -> tuple[Path, Path, int, int]:
     """Agreement and node configs for both parties; their ports are chosen now, so each knows the other's.
 
     `peer_addresses` replaces, per party, the address its node calls its peer at: "" for a node that never
     calls its peer (a test acts as the peer), or a proxy's address to put a cuttable link in between.
     Plaintext (insecure = true) unless `tls`: then with mutual TLS, the certificates in folder/pki.
+    `agreement_of` gives a party an agreement of its own (its TOML text) in place of the shared one: parties that
+    do not hold the same agreement.
     """
     (folder / "agreement.toml").write_text(AGREEMENT.format(notice_timer=notice_timer, heartbeat=heartbeat))
     if tls:
@@ -139,10 +142,14 @@ def write_configs(
             if tls
             else "insecure = true\n\n"
         )
+        agreement = "agreement.toml"
+        if party in (agreement_of or {}):
+            agreement = f"{party}.agreement.toml"
+            (folder / agreement).write_text((agreement_of or {})[party])
         (folder / f"{party}.toml").write_text(
             f'party = "{party}"\nlisten = "127.0.0.1:{port}"\njournal = "{party}.journal"\npolicy = "{policy}"\n'
             f"{security}"
-            f'[[channels]]\npeer = "{peer}"\npeer_address = "{peer_address}"\nagreement = "agreement.toml"\n'
+            f'[[channels]]\npeer = "{peer}"\npeer_address = "{peer_address}"\nagreement = "{agreement}"\n'
             + (f'peer_ca = "pki/{peer}/ca.crt"\n' if tls else "")
         )
     return folder / f"{RU}.toml", folder / f"{US}.toml", ru_port, us_port

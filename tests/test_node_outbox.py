@@ -228,7 +228,9 @@ async def _after_restart(pair: Pair, ru_status: operator_pb.ChannelStatus, size:
 
 @pytest.mark.asyncio
 async def test_a_withdrawn_answer_leaves_the_dialogue_as_it_was_dcf_env_013_dcf_rsp_014(tmp_path: Path) -> None:
-    async with two_nodes_via_proxies(tmp_path, policy_ru="operator") as link:
+    # Heartbeats far apart: ru-mod hears of version 2 only when us-dod delivers it, not from a heartbeat that says
+    # us-dod sent more (DCF-HBT-005).
+    async with two_nodes_via_proxies(tmp_path, policy_ru="operator", heartbeat=30) as link:
         pair = link.pair
         notice = sortie("us-dod/hama-1", owner=US)
         await file(pair.us_address, notice)

@@ -354,6 +354,16 @@ class ConferenceBook:
             del self._revisions[revision_key]
         self._revisions.update({k: replace(revision) for k, revision in saved.revisions.items()})
 
+    def reoriginated(self, channel_id: str, message_id: str, new_id: str) -> None:
+        """A revision of this node's now goes under `new_id` (DCF-ENV-026): the peer's answer replies to that."""
+        revision = self._revisions.pop((channel_id, message_id), None)
+        if revision is None:
+            return
+        self._revisions[(channel_id, new_id)] = revision
+        conference = self._conferences.get((channel_id, revision.conference_id))
+        if conference is not None and conference.message_id == message_id:
+            conference.message_id = new_id
+
     # -- changes: for a message already accepted (live) or already stored (replay)
 
     def apply(self, channel: ChannelState, envelope: Envelope, when: datetime) -> None:

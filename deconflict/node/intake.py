@@ -113,6 +113,7 @@ class Intake:
         except ValidationError as error:
             raise Refusal.from_validation(error, "") from None
         channel = self._channel(header, peer)  # (5)
+        channel.hear()  # the peer's request, or its node's answer to our Watch (DCF-HBT-006)
         if not channel.greeted and not fetched:  # (6)
             raise Refusal(
                 grpc.StatusCode.FAILED_PRECONDITION,

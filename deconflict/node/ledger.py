@@ -15,6 +15,7 @@ import heapq
 from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from time import monotonic
 
 import grpc
 
@@ -143,8 +144,10 @@ class ChannelState:
     next_in: int = 1  # the peer's next sequence this node expects (DCF-ENV-026)
     next_out: int = 1  # this node's next sequence on the channel
     greeted: bool = False  # a Hello with matching agreement since this node started
-    last_heard: datetime | None = None  # the peer's last heartbeat (DCF-HBT spec: liveness)
-    peer_last_sequence_sent: int = 0  # from its heartbeats: more than next_in - 1 means a gap
+    # time.monotonic() when the peer was last heard: a request from it on the channel or an answer from its node;
+    # None until it is first heard after this node started, when its liveness is UNKNOWN (DCF-HBT-006).
+    last_heard: float | None = None
+    peer_last_sequence_sent: int = 0  # from heartbeats either way: above next_in - 1, the link fetches (DCF-HBT-005)
     acknowledged: int = 0  # the highest of our sequences the peer acknowledged (delivery is in order)
     liveness: Liveness = Liveness.UNKNOWN  # DCF-HBT spec: UNKNOWN until first heard
     suspended_by: str = ""  # suspension_id while a suspension is pending or in effect, not yet resumed
@@ -154,8 +157,9 @@ class ChannelState:
     sent_positions: list[int] = field(default_factory=list)
     # This node's messages after the last acknowledged one, in sequence order (DCF-ENV-033).
     outbox: deque[Outgoing] = field(default_factory=deque)
-    # The sequence of each message withdrawn (DCF-ENV-013), in order: a Watch streams what moved down again.
-    withdrawals: list[int] = field(default_factory=list)
+    # The first sequence whose envelope changed, at each withdrawal (DCF-ENV-013: the ones behind moved down) and
+    # each re-origination (DCF-ENV-026), in order: a Watch under way streams from there again (DCF-STR-004).
+    resealed: list[int] = field(default_factory=list)
 
     @property
     def channel_id(self) -> str:
@@ -164,6 +168,10 @@ class ChannelState:
     @property
     def suspended(self) -> bool:
         return bool(self.suspended_by)
+
+    def hear(self) -> None:
+        """The peer is heard now (DCF-HBT-006): on the path of every request, so one clock read and one write."""
+        self.last_heard = monotonic()
 
     def response_time(self, kind: MessageKind) -> timedelta | None:
         return self.agreement.model.response_time(kind)
@@ -669,18 +677,40 @@ class Ledger:
             return None
         undo = self._undo[subject]
         undo.pending.discard(sent)
-        undo.since = [
-            applied
-            for applied in undo.since
-            if (applied.channel.channel_id, applied.envelope.message_id) != sent
-            or applied.envelope.sender != self.party
-        ]
+        undo.since = [applied for applied in undo.since if not _carries(applied, sent, self.party)]
         self._restore(subject, undo.before)
         for applied in undo.since:
             self._apply_body(applied.channel, applied.envelope, applied.facts, applied.when)
         if not undo.pending:
             del self._undo[subject]
         return subject
+
+    def reoriginated(self, channel: ChannelState, message_id: str, envelope: Envelope) -> None:
+        """One of this node's messages, never acknowledged, now goes under another id (DCF-ENV-026): the same body
+        and sequence. Whatever is keyed by the old id follows the new: the dialogue or conference revision it
+        opened, what a timeout of the peer's may name, and what taking it back would need."""
+        old, new = (channel.channel_id, message_id), (channel.channel_id, envelope.message_id)
+        subject = self._pending.pop(old, None)
+        if subject is not None:
+            self._pending[new] = subject
+            undo = self._undo[subject]
+            undo.pending.discard(old)
+            undo.pending.add(new)
+            undo.since = [
+                replace(applied, envelope=envelope) if _carries(applied, old, self.party) else applied
+                for applied in undo.since
+            ]
+        stored = self._messages.pop(old, None)
+        if stored is not None:
+            self._messages[new] = stored
+        kind, first, second = subject_of(channel, envelope)
+        if kind == "notice":
+            entry = self.notices.get((first, second))
+            dialogue = entry.dialogues.get(channel.channel_id) if entry is not None else None
+            if dialogue is not None and dialogue.message_id == message_id:
+                dialogue.message_id = envelope.message_id
+        elif kind == "conference":
+            self.conferences.reoriginated(channel.channel_id, message_id, envelope.message_id)
 
     def _saved(self, subject: Subject) -> NoticeEntry | SavedConference | FiledIncident | str | None:
         """A copy of a subject as it stands, which later changes leave as it is."""
@@ -874,6 +904,11 @@ def subject_of(channel: ChannelState, envelope: Envelope) -> Subject:
     if envelope.incident_report is not None:
         return ("incident", channel.channel_id, envelope.incident_report.incident_id)
     return ("channel", channel.channel_id, "")
+
+
+def _carries(applied: Applied, sent: tuple[str, str], party: str) -> bool:
+    """Whether `applied` is this party's message `sent` (channel_id, message_id)."""
+    return (applied.channel.channel_id, applied.envelope.message_id) == sent and applied.envelope.sender == party
 
 
 def _copy_entry(entry: NoticeEntry) -> NoticeEntry:

@@ -161,10 +161,14 @@ class Node:
         signed = envelope_pb2.SignedPayload.FromString(record.payload)
         envelope = open_envelope(signed)
         if record.direction == Direction.OUT and envelope.sequence < channel.next_out:
-            # A message sealed again under a lower sequence after a withdrawal: applied already, as first sealed.
-            index = _outbox_index(channel, envelope.message_id, envelope.sequence - channel.acknowledged - 1)
+            # Applied already, as first sealed: a message sealed again under a lower sequence after a withdrawal,
+            # or, under a new id, a message re-originated after a clock skew refusal (DCF-ENV-026).
+            guess = envelope.sequence - channel.acknowledged - 1
+            index = _outbox_index(channel, envelope.message_id, guess)
             if index is not None:
                 channel.outbox[index].envelope = envelope
+            elif 0 <= guess < len(channel.outbox) and channel.outbox[guess].envelope.sequence == envelope.sequence:
+                self._reoriginated(channel, guess, envelope)
             _place(channel.sent_positions, envelope.sequence, entry.position)
             return
         facts = decode_facts(record.meta)
@@ -217,19 +221,7 @@ class Node:
         )
         facts = self.ledger.check(channel, envelope, now)
         signed = signed_payload_to_proto(seal_envelope(envelope))
-        position = self.journal.append(
-            Record(
-                channel_id=channel.channel_id,
-                direction=Direction.OUT,
-                message_id=envelope.message_id,
-                sender=self.party,
-                sequence=envelope.sequence,
-                kind=body,
-                payload=signed.SerializeToString(),
-                stored_time=now,
-                meta=encode_facts(facts),
-            )
-        )
+        position = self.journal.append(_out_record(envelope, signed, facts, now))
         # After the journal took the record: it refuses a malformed one before the ledger has changed.
         self.ledger.apply(channel, envelope, facts, now)
         channel.outbox.append(Outgoing(envelope, facts))
@@ -294,6 +286,33 @@ class Node:
         position.add_done_callback(lambda done: self._refusal_stored(done, channel, record))
         return position
 
+    def reoriginate(self, channel: ChannelState, message_id: str) -> asyncio.Future[int] | None:
+        """Originate again one of this node's messages the peer refused for clock skew (DCF-ENV-026): the same body
+        and sequence under a new message id and created_time, signed afresh, journaled (OUT) before it is sent
+        (DCF-ENV-033) and put in the old one's place. The future of its journal position, or None when the message
+        is not in the outbox: one acknowledged before (sent again after DCF-CHK-008) is never re-originated."""
+        index = _outbox_index(channel, message_id)
+        if index is None:
+            return None
+        now = self.clock()
+        outgoing = channel.outbox[index]
+        envelope = outgoing.envelope.model_copy(update={"message_id": str(uuid.uuid4()), "created_time": now})
+        signed = signed_payload_to_proto(seal_envelope(envelope))
+        position = self.journal.append(_out_record(envelope, signed, outgoing.facts, now))
+        self._reoriginated(channel, index, envelope)
+        # Once stored, a Watch under way streams the sequence again, now as this envelope (DCF-STR-004).
+        resealed = partial(self._resealed, channel=channel, envelope=envelope, signed=signed, restream=True)
+        position.add_done_callback(resealed)
+        log.info("%s: %s re-originated as %s (DCF-ENV-026)", self.party, message_id, envelope.message_id)
+        return position
+
+    def _reoriginated(self, channel: ChannelState, index: int, envelope: Envelope) -> None:
+        """Put a re-originated envelope in the outbox and the ledger in place of the one it replaces; live and at
+        replay."""
+        outgoing = channel.outbox[index]
+        self.ledger.reoriginated(channel, outgoing.envelope.message_id, envelope)
+        outgoing.envelope = envelope
+
     def _withdrawn(self, channel: ChannelState, index: int) -> Subject | None:
         """Take the message at `index` out of the outbox and back from the ledger; live and at replay."""
         refused = channel.outbox[index].envelope
@@ -312,19 +331,7 @@ class Node:
                 continue
             envelope = outgoing.envelope.model_copy(update={"sequence": sequence})
             signed = signed_payload_to_proto(seal_envelope(envelope))
-            position = self.journal.append(
-                Record(
-                    channel_id=channel.channel_id,
-                    direction=Direction.OUT,
-                    message_id=envelope.message_id,
-                    sender=self.party,
-                    sequence=sequence,
-                    kind=envelope.body_field,
-                    payload=signed.SerializeToString(),
-                    stored_time=now,
-                    meta=encode_facts(outgoing.facts),
-                )
-            )
+            position = self.journal.append(_out_record(envelope, signed, outgoing.facts, now))
             outgoing.envelope = envelope
             position.add_done_callback(partial(self._resealed, channel=channel, envelope=envelope, signed=signed))
 
@@ -335,6 +342,7 @@ class Node:
         channel: ChannelState,
         envelope: Envelope,
         signed: envelope_pb2.SignedPayload,
+        restream: bool = False,
     ) -> None:
         if done.cancelled():
             return
@@ -342,6 +350,8 @@ class Node:
             self._storage_failed(done.exception() or RuntimeError("journal"))
             return
         _place(channel.sent_positions, envelope.sequence, done.result())
+        if restream:
+            channel.resealed.append(envelope.sequence)
         direction = operator_pb.DIRECTION_OUT
         self._publish(
             operator_pb.Event(
@@ -629,6 +639,21 @@ def unknown_reference(agreement: Agreement, notice: FlightNotice) -> UnknownRefe
     return None
 
 
+def _out_record(envelope: Envelope, signed: envelope_pb2.SignedPayload, facts: Facts, now: datetime) -> Record:
+    """The journal record of one of this node's envelopes, as first sealed or sealed again."""
+    return Record(
+        channel_id=envelope.channel_id,
+        direction=Direction.OUT,
+        message_id=envelope.message_id,
+        sender=envelope.sender,
+        sequence=envelope.sequence,
+        kind=envelope.body_field,
+        payload=signed.SerializeToString(),
+        stored_time=now,
+        meta=encode_facts(facts),
+    )
+
+
 def _outbox_index(channel: ChannelState, message_id: str, guess: int = -1) -> int | None:
     """Where a message is in the channel's outbox (looked for at `guess` first), or None."""
     outbox = channel.outbox
@@ -641,7 +666,7 @@ def _vacate(channel: ChannelState, sequence: int) -> None:
     """A message of `sequence` is withdrawn: from it on, the messages sealed again (stored after its refusal, so
     placed after this) take the places."""
     del channel.sent_positions[sequence - 1 :]
-    channel.withdrawals.append(sequence)
+    channel.resealed.append(sequence)
 
 
 def _place(sent: list[int], sequence: int, position: int) -> None:

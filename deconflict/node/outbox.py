@@ -1,4 +1,5 @@
-"""The sender's side of a refusal: which refusals are definitive, and how the node keeps one (DCF-ENV-013).
+"""The sender's side of an answer to one of its messages: what an acknowledgement must say (DCF-ENV-034), which
+refusals are definitive, and how the node keeps one (DCF-ENV-013).
 
 A definitive refusal (DCF-ERR-014) of one of this node's messages withdraws it: the
 node journals the refusal as the peer's answer to that message (direction ACK_IN,
@@ -11,6 +12,7 @@ the withdrawn message again.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Final
 
@@ -20,6 +22,7 @@ import msgspec
 from deconflict.bridge.errors import message_refusal_to_proto
 from deconflict.journal.base import Direction, Record
 from deconflict.models.envelope import Envelope
+from deconflict.models.response import LogicalAcknowledgement
 from deconflict.node.ledger import ChannelState, subject_of
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
 from deconflict.rpc.refusal import Refusal, refusal_from_message_refusal, to_message_refusal
@@ -50,6 +53,29 @@ def definitive(refusal: Refusal) -> bool:
     if refusal.code in RETRYABLE:
         return False
     return not (refusal.code == grpc.StatusCode.FAILED_PRECONDITION and refusal.reason in RECOVERABLE)
+
+
+def acknowledgement_mismatch(
+    channel: ChannelState, record: Record, payload: bytes, acknowledgement: LogicalAcknowledgement
+) -> str | None:
+    """What an acknowledgement says that is not the message sent (DCF-ENV-034): a sentence for the operator, or
+    None when it is the acknowledgement of exactly that message."""
+    expected: dict[str, object] = {
+        "message_id": record.message_id,
+        "message_sender": record.sender,
+        "message_sequence": record.sequence,
+        "channel_id": channel.channel_id,
+        "payload_sha256": hashlib.sha256(payload).digest(),
+    }
+    for name, value in expected.items():
+        got = getattr(acknowledgement, name)
+        if got != value:
+            shown = (got.hex(), value.hex()) if isinstance(got, bytes) and isinstance(value, bytes) else (got, value)
+            return (
+                f"the acknowledgement {channel.peer} gave for {record.kind} {record.message_id} has {name} "
+                f"{shown[0]}, not {shown[1]}: the message stays unacknowledged and is sent again (DCF-ENV-034)"
+            )
+    return None
 
 
 class _About(msgspec.Struct, array_like=True, frozen=True):

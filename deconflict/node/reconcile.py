@@ -6,7 +6,8 @@ In this order:
 2. the peer holds fewer of our messages than it acknowledged (DCF-CHK-008): alert, and the outbox sends them
    again, unchanged and in order;
 3. the peer sent more than this node stored (DCF-CHK-006): fetch the rest with Watch and take each envelope
-   through intake like any write, since signed envelopes are evidence;
+   through intake like any write, since signed envelopes are evidence (the same fetch serves a heartbeat that
+   says so, DCF-HBT-005: catch_up);
 4. only then, the peer's notices that still differ (DCF-CHK-005): fetch the owner's record with GetNotice and
    hold it. A notice this node owns is never changed (DCF-CHK-004). Not when this node refused a fetched
    envelope: a record must not overrule a refusal of the evidence. The peer's outbox then meets the same refusal,
@@ -85,6 +86,16 @@ async def reconcile(node: Node, channel: ChannelState, peer: PeerClient) -> Find
         await _fetch_records(node, channel, peer, theirs, findings)
     log.info("%s: checklists traded with %s: %s", node.party, channel.peer, findings)
     return findings
+
+
+async def catch_up(node: Node, channel: ChannelState, peer: PeerClient, last: int) -> int:
+    """DCF-HBT-005: a heartbeat said the peer sent up to `last`, beyond what this node stored: fetch the rest with
+    Watch from the next sequence expected, as reconciliation does (DCF-CHK-006). The number stored; raises
+    RefusedError when the peer is out of reach or wants our Hello (passed_on)."""
+    findings = Findings()
+    await _fetch_envelopes(node, channel, peer, last, findings)
+    log.info("%s: %s said it sent up to %d: %d envelope(s) fetched", node.party, channel.peer, last, findings.fetched)
+    return findings.fetched
 
 
 def _check_sender(channel: ChannelState, theirs: Checklist) -> None:

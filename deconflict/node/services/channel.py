@@ -67,24 +67,8 @@ class ChannelService:
                 f"{hello.party} is not the peer of channel {channel.channel_id}",
                 reason="NOT_PEER",
             )
-        selected = SUPPORTED.overlap(hello.supported_versions)
-        if selected is None:
-            raise Refusal(
-                grpc.StatusCode.FAILED_PRECONDITION,
-                f"no common protocol version: this node speaks {SUPPORTED.min_major} to {SUPPORTED.max_major}, the "
-                f"peer {hello.supported_versions.min_major} to {hello.supported_versions.max_major}",
-                reason="VERSION_MISMATCH",
-            )  # DCF-HEL-005
-        ours = channel.agreement
-        if hello.agreement_hash != ours.sha256:
-            raise Refusal(
-                grpc.StatusCode.FAILED_PRECONDITION,
-                # DCF-HEL-006: both versions and both hashes, in full, so that the parties can compare them.
-                f"agreement mismatch: this node holds version {ours.model.version} with hash "
-                f"{ours.sha256.hex()}, the peer version {hello.agreement_version} with hash "
-                f"{hello.agreement_hash.hex()}",
-                reason="AGREEMENT_MISMATCH",
-            )  # DCF-HEL-006
+        channel.hear()
+        selected = agree(channel, hello)
         channel.greeted = True
         return pb.HelloResponse(hello=hello_to_proto(self.node_hello(channel.channel_id)), selected_major=selected)
 
@@ -109,9 +93,8 @@ class ChannelService:
             raise Refusal.from_validation(error, "heartbeat") from None  # DCF-HBT-002
         channel = channel_of(self.node, beat.channel_id)
         _require_sender(channel, beat.party, "a heartbeat")
-        if not channel.greeted:
-            raise Refusal(grpc.StatusCode.FAILED_PRECONDITION, "say Hello first", reason="HELLO_REQUIRED")
-        channel.last_heard = self.node.clock()
+        require_hello(channel)
+        # What the peer says it sent: this node's link fetches what lies beyond what it stored (DCF-HBT-005).
         channel.peer_last_sequence_sent = beat.last_sequence_sent
         answer = channel_pb2.Heartbeat(
             channel_id=channel.channel_id, party=self.node.party, last_sequence_sent=channel.next_out - 1
@@ -124,6 +107,10 @@ class ChannelService:
     ) -> pb.GetAgreementResponse:
         channel = channel_of(self.node, request.channel_id)
         require_peer(channel)  # DCF-SEC-004
+        if caller_party() == channel.peer:
+            # Served before Hello, and the request names no party: the peer is heard only when its certificate
+            # says the call is its own (DCF-HBT-006).
+            channel.hear()
         return pb.GetAgreementResponse(agreement=channel.agreement.data, agreement_hash=channel.agreement.sha256)
 
     async def ExchangeChecklist(  # noqa: N802
@@ -176,12 +163,13 @@ class ChannelService:
                 grpc.StatusCode.OUT_OF_RANGE,
                 f"from_sequence {following} is beyond the last sent, {len(channel.sent_positions)}, plus one",
             )
-        withdrawals = len(channel.withdrawals)
+        resealed = len(channel.resealed)
         while True:
-            if len(channel.withdrawals) > withdrawals:
-                # Messages moved down a sequence after a withdrawal: stream them as they are now (DCF-STR-004).
-                following = min(following, *channel.withdrawals[withdrawals:])
-                withdrawals = len(channel.withdrawals)
+            if len(channel.resealed) > resealed:
+                # Messages moved down a sequence after a withdrawal, or one re-originated: stream them as they are now
+                # (DCF-STR-004).
+                following = min(following, *channel.resealed[resealed:])
+                resealed = len(channel.resealed)
             sent = channel.sent_positions
             if following <= len(sent):
                 wanted = sent[following - 1 : following - 1 + 256]
@@ -235,6 +223,51 @@ class ChannelService:
                 yield pb.ExchangeResponse(refusal=_refusal_proto(pending, message_id))
         finally:
             reader.cancel()
+
+
+def agree(channel: ChannelState, hello: HelloModel) -> int:
+    """The checks of the other node's Hello that both ends make, the answering node of the caller's Hello and the
+    caller of the answer (DCF-HEL-010): the major version both use; raises Refusal on a mismatch."""
+    selected = SUPPORTED.overlap(hello.supported_versions)
+    if selected is None:
+        raise Refusal(
+            grpc.StatusCode.FAILED_PRECONDITION,
+            f"no common protocol version: this node speaks {SUPPORTED.min_major} to {SUPPORTED.max_major}, the "
+            f"peer {hello.supported_versions.min_major} to {hello.supported_versions.max_major}",
+            reason="VERSION_MISMATCH",
+        )  # DCF-HEL-005
+    ours = channel.agreement
+    if hello.agreement_hash != ours.sha256:
+        raise Refusal(
+            grpc.StatusCode.FAILED_PRECONDITION,
+            # DCF-HEL-006: both versions and both hashes, in full, so that the parties can compare them.
+            f"agreement mismatch: this node holds version {ours.model.version} with hash "
+            f"{ours.sha256.hex()}, the peer version {hello.agreement_version} with hash "
+            f"{hello.agreement_hash.hex()}",
+            reason="AGREEMENT_MISMATCH",
+        )  # DCF-HEL-006
+    return selected
+
+
+def check_hello_response(channel: ChannelState, answer: pb.HelloResponse) -> None:
+    """DCF-HEL-010: the calling node checks the answering node's Hello as that node checked its own (fields,
+    channel and party, versions, agreement hash), and the major version it selected (DCF-HEL-007); raises Refusal."""
+    try:
+        hello = HelloModel.model_validate(hello_data(answer.hello))
+    except ValidationError as error:
+        raise Refusal.from_validation(error, "hello") from None
+    if (hello.channel_id, hello.party) != (channel.channel_id, channel.peer):
+        raise Refusal(
+            grpc.StatusCode.PERMISSION_DENIED,
+            f"the answer is the Hello of {hello.party} on {hello.channel_id}, not of {channel.peer} on "
+            f"{channel.channel_id}",
+            reason="NOT_PEER",
+        )
+    selected = agree(channel, hello)
+    if answer.selected_major != selected:
+        raise Refusal.invalid(
+            [("selected_major", f"is {answer.selected_major}, not {selected}, the highest major of both ranges")]
+        )
 
 
 def _require_sender(channel: ChannelState, party: str, what: str) -> None:

@@ -134,7 +134,10 @@ def require_peer(channel: ChannelState) -> None:
 
 
 def require_hello(channel: ChannelState) -> None:
-    """Reads and streams of the peer come after its Hello, like its writes (DCF-HEL-001, DCF-ERR-016)."""
+    """Reads and streams of the peer come after its Hello, like its writes (DCF-HEL-001, DCF-ERR-016).
+
+    Called once the request is known to be the peer's, so it is also where the peer is heard (DCF-HBT-006)."""
+    channel.hear()
     if not channel.greeted:
         raise Refusal(
             grpc.StatusCode.FAILED_PRECONDITION,
