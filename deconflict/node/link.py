@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 import grpc
 
-from deconflict.client.peer import Delivery, PeerClient
+from deconflict.client.peer import Delivery, PeerClient, UnverifiedAnswerError
 from deconflict.client.retry import RefusedError
 from deconflict.journal.base import Direction, Record
 from deconflict.models.channel import Heartbeat, Liveness
@@ -64,6 +64,7 @@ class PeerLink:
         self._greeted = False  # the peer accepted our Hello on the current connection
         self._heard: float | None = None  # when the peer last answered a heartbeat; None: UNKNOWN (DCF-HBT-006)
         self._reconcile_due = False  # a Hello succeeded or a DOWN peer answered: trade checklists (DCF-CHK-001)
+        self._unverified = ""  # the message whose acknowledgement did not verify, alerted once
 
     async def run(self) -> None:
         """Until cancelled: connect, greet, deliver and beat; reconnect after any failure."""
@@ -71,7 +72,10 @@ class PeerLink:
             return  # a peer that only connects to us (it watches our messages) needs no link
         while True:
             try:
-                async with PeerClient(self.channel.peer_address, timeout=5.0) as peer, asyncio.TaskGroup() as group:
+                async with (
+                    PeerClient(self.channel.peer_address, timeout=5.0, verify=self._verify) as peer,
+                    asyncio.TaskGroup() as group,
+                ):
                     # A task group, so that when one of them fails the other stops too, before the client closes.
                     group.create_task(self._deliver(peer))
                     group.create_task(self._beat(peer))
@@ -109,6 +113,9 @@ class PeerLink:
             signed = envelope_pb2.SignedPayload.FromString(record.payload)
             try:
                 delivery = await WRITES[record.kind](peer, signed)
+            except UnverifiedAnswerError as error:
+                await self._not_acknowledged(record, error)
+                continue
             except RefusedError as error:
                 if definitive(error.refusal):
                     # Withdrawn, its sequence number given to the next message (DCF-ENV-013): the channel moves on.
@@ -164,6 +171,24 @@ class PeerLink:
         self.node.acknowledged(self.channel, record.sequence)
         self.node.ledger.start_timer(self.channel, ack)
         self.node.acknowledgement_received(self.channel, delivery, position)
+
+    def _verify(self, signed: envelope_pb2.SignedPayload) -> None:
+        """The peer's acknowledgement, verified with its keys before it is opened (DCF-SEC-011)."""
+        self.node.verifier.verify(signed, self.channel.peer, self.node.clock(), "acknowledgement")
+
+    async def _not_acknowledged(self, record: Record, error: UnverifiedAnswerError) -> None:
+        """An acknowledgement that does not verify is none (DCF-SEC-011): the operator hears of it once, and the
+        same bytes go again after a pause, as for a peer out of reach."""
+        if self._unverified != record.message_id:
+            self._unverified = record.message_id
+            self.node.alert(
+                AlertKind.ALERT_KIND_REFUSED,
+                f"{self.channel.peer} acknowledged {record.kind} {record.message_id} without a valid signature "
+                f"({error}); sending it again",
+                record.message_id,
+                self.channel,
+            )
+        await asyncio.sleep(RETRY_PAUSE * 4)
 
     async def _refused(self, error: RefusedError, record: Record) -> None:
         reason = error.refusal.reason

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+import grpc
+
 from deconflict import limits
 from deconflict.bridge.envelope import open_acknowledgement, open_envelope, seal_envelope, signed_payload_to_proto
 from deconflict.client.peer import Delivery
@@ -38,6 +40,7 @@ from deconflict.node.ledger import ChannelState, Facts, Ledger, Outgoing, Subjec
 from deconflict.node.outbox import is_refusal, refusal_alert, refusal_record
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
 from deconflict.rpc.refusal import Refusal
+from deconflict.security.signing import Signer, Verifier
 from deconflict.v1 import envelope_pb2
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,16 @@ class Node:
         for fault in sorted(self.faults):
             log.warning("%s: running the FAULTY variant %r: for conformance testing only", self.party, fault.value)
         self.ledger = Ledger(self.party, channels, self.faults)
+        # Keys to sign with and to verify with, built once (DCF-SEC-006, DCF-SEC-008).
+        required = loaded.config.signing.required
+        agreements = [agreement.model for agreement in loaded.agreements.values()]
+        self.signer = Signer(self.party, loaded.signing_keys, agreements, required)
+        self.verifier = Verifier(self.party, agreements, required)
+        if not required:
+            log.warning("%s: signatures are not required: for local experiments only (DCF-SEC-014)", self.party)
+        for channel in channels:
+            if not self.signer.can_sign(channel.channel_id, clock()):
+                log.error("%s: no signing key is valid now on channel %s (DCF-SEC-013)", self.party, channel.channel_id)
         self.conflicts = ConflictIndex()
         self._journal: Journal | None = None
         self._intake: Intake | None = None
@@ -109,7 +122,16 @@ class Node:
         self._journal = open_journal(self.loaded.journal_path)
         # After the journal, whose lock keeps a second node off both files; the open alerts come back with it.
         self._alerts = AlertBook(alerts_path(self.loaded.journal_path))
-        self._intake = Intake(self.ledger, self._journal, self.clock, self._stored, self._storage_failed, self.faults)
+        self._intake = Intake(
+            self.ledger,
+            self._journal,
+            self.clock,
+            self._stored,
+            self._storage_failed,
+            self.signer,
+            self.verifier,
+            self.faults,
+        )
         replayed = self._replay()
         # The replayed state lives as long as the node: keep it out of every later collection, which
         # would otherwise walk millions of objects and stall the loop for seconds.
@@ -216,7 +238,13 @@ class Node:
             }
         )
         facts = self.ledger.check(channel, envelope, now)
-        signed = signed_payload_to_proto(seal_envelope(envelope))
+        if not self.signer.can_sign(channel.channel_id, now):
+            raise Refusal(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"{self.party} holds no signing key valid now on channel {channel.channel_id}: the agreement needs "
+                "a new key (DCF-SEC-013)",
+            )
+        signed = self.signer.sign(channel.channel_id, signed_payload_to_proto(seal_envelope(envelope)), now)
         position = self.journal.append(
             Record(
                 channel_id=channel.channel_id,
@@ -311,7 +339,8 @@ class Node:
             if outgoing.envelope.sequence == sequence:
                 continue
             envelope = outgoing.envelope.model_copy(update={"sequence": sequence})
-            signed = signed_payload_to_proto(seal_envelope(envelope))
+            # Signed afresh: new bytes; with no key valid now the peer refuses it, and the operator hears of it.
+            signed = self.signer.sign(channel.channel_id, signed_payload_to_proto(seal_envelope(envelope)), now)
             position = self.journal.append(
                 Record(
                     channel_id=channel.channel_id,
