@@ -1,6 +1,7 @@
 """The two ministry nodes of the demo: their configuration files, and both started on loopback in one process.
 
-`write_configs` writes what two `deconflict serve` processes need (the agreement and one TOML per party);
+`write_configs` writes what two `deconflict serve` processes need (the agreement, one TOML per party and each
+party's demo signing key);
 `local_nodes` starts the same two nodes inside the running event loop, for the demo and the examples.
 """
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from deconflict.demo.scenario import AGREEMENT_TOML, RU, US
+from deconflict.demo.scenario import AGREEMENT_TOML, DEMO_KEYS, RU, US
 from deconflict.node.config import load_config
 from deconflict.node.server import NodeServer
 
@@ -58,6 +59,11 @@ def node_toml(party: str, port: int, peer: str, peer_port: int, policy: str) -> 
         f'peer = "{peer}"\n'
         f'peer_address = "127.0.0.1:{peer_port}"\n'
         'agreement = "agreement.toml"\n'
+        "\n"
+        "# Its Ed25519 signing key, a DEMO KEY; the agreement holds the public half (DCF-SEC-006).\n"
+        "[[signing.keys]]\n"
+        f'key_id = "{DEMO_KEYS[party].key_id}"\n'
+        f'file = "{party}.key"\n'
     )
 
 
@@ -74,6 +80,8 @@ def write_configs(
     ru_port, us_port = ports
     agreement = folder / "agreement.toml"
     agreement.write_text(AGREEMENT_TOML)
+    for party, key in DEMO_KEYS.items():
+        key.write(folder / f"{party}.key")
     ru = folder / f"{RU}.toml"
     us = folder / f"{US}.toml"
     ru.write_text(node_toml(RU, ru_port, US, us_port, ru_policy))
