@@ -22,7 +22,7 @@ import pytest
 from deconflict.conformance.case import CASES, all_cases
 from deconflict.conformance.report import as_json, junit, text, uncovered
 from deconflict.conformance.runner import FAILED, PASSED, SKIPPED, Result, Selection, run_cases
-from deconflict.conformance.target import Target, load_target, packaged_agreement
+from deconflict.conformance.target import Target, load_target, packaged_agreement, packaged_test_key
 from deconflict.node.config import load_config
 from deconflict.node.faults import VIOLATES, Fault
 from deconflict.node.server import NodeServer
@@ -35,14 +35,17 @@ def write_node(folder: Path, faults: tuple[Fault, ...] = ()) -> Path:
     """A reference node's files for the conformance channel, with the test-control API and `faults`."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "agreement.toml").write_bytes(packaged_agreement().read_bytes())
+    key = packaged_test_key("party-under-test")
+    (folder / key.name).write_bytes(key.read_bytes())
     listed = ", ".join(f'"{fault.value}"' for fault in faults)
     (folder / "node.toml").write_text(
         'party = "party-under-test"\nlisten = "127.0.0.1:0"\njournal = "node.journal"\n\n'
         '[[channels]]\npeer = "conformance-suite"\npeer_address = ""\nagreement = "agreement.toml"\n\n'
+        f'[[signing.keys]]\nkey_id = "party-under-test/test-key-1"\nfile = "{key.name}"\n\n'
         f"[testing]\nenabled = true\nfaults = [{listed}]\n"
     )
     (folder / "target.toml").write_text(
-        'party = "party-under-test"\nagreement = "agreement.toml"\nfeatures = ["core", "streaming"]\n'
+        'party = "party-under-test"\nagreement = "agreement.toml"\nfeatures = ["core", "streaming", "signing"]\n'
         'address = "127.0.0.1:1"\n'
     )
     return folder
@@ -72,7 +75,7 @@ def run_suite(folder: Path, faults: tuple[Fault, ...] = (), cited: tuple[str, ..
 
 def test_the_reference_node_passes_every_case_dcf_gen_013(tmp_path: Path) -> None:
     results = run_suite(tmp_path)
-    # Skipped: cases of features the reference node does not claim yet (tls, signing).
+    # Skipped: cases of features the reference node does not claim yet (tls).
     failed = [f"{r.name}: {r.expected} / {r.got} {r.message}" for r in results if r.status not in (PASSED, SKIPPED)]
     assert not failed, "\n".join(failed)
     assert len(results) == len(all_cases()) >= 19

@@ -27,13 +27,18 @@ policy = "automatic"
 peer = "conformance-suite"
 peer_address = ""
 agreement = "agreement.toml"
+
+# A TEST KEY published with the suite, whose public half the conformance agreement holds: never a real channel's.
+[[signing.keys]]
+key_id = "party-under-test/test-key-1"
+file = "party-under-test.test-key.pem"
 """
 
 TARGET_TOML = """\
 # The party the suite checks (see `deconflict conformance run --help`).
 party = "party-under-test"
 agreement = "agreement.toml"
-features = ["core"]
+features = ["core", "signing"]
 address = "127.0.0.1:{port}"
 known_failing = []
 """
@@ -126,10 +131,12 @@ def init(
     """Write what it takes to check the reference node: the conformance agreement (short timers), a node
     configuration and a target file. Then: `deconflict serve --config FOLDER/node.toml --testing` in one
     terminal and `deconflict conformance run --config FOLDER/target.toml` in another."""
-    from deconflict.conformance.target import packaged_agreement
+    from deconflict.conformance.target import packaged_agreement, packaged_test_key
 
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(packaged_agreement(), folder / "agreement.toml")
+    key = packaged_test_key("party-under-test")
+    shutil.copyfile(key, folder / key.name)
     (folder / "node.toml").write_text(NODE_TOML.format(port=port))
     (folder / "target.toml").write_text(TARGET_TOML.format(port=port))
-    console().print(f"wrote {folder}/agreement.toml, node.toml and target.toml", highlight=False)
+    console().print(f"wrote {folder}/agreement.toml, node.toml, target.toml and {key.name}", highlight=False)

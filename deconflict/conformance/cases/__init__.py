@@ -13,5 +13,6 @@ from deconflict.conformance.cases import (  # noqa: F401  (each module registers
     limits,
     notice,
     overview,
+    signing,
     timing,
 )

@@ -386,7 +386,7 @@ class Listener:
             late=late,
             response_due_time=None if wait is None else now + wait,
         )
-        return signed_payload_to_proto(seal_acknowledgement(acknowledgement))
+        return self.s.sign(signed_payload_to_proto(seal_acknowledgement(acknowledgement)))
 
 
 async def _not_served(request: Any, context: Context) -> Any:

@@ -1108,7 +1108,7 @@ class _ListeningPeer:
                 journal_position=self.stored,
                 stored_time=datetime.now(UTC),
             )
-            return output(acknowledgement=signed_payload_to_proto(seal_acknowledgement(acknowledgement)))
+            return output(acknowledgement=self.s.sign(signed_payload_to_proto(seal_acknowledgement(acknowledgement))))
 
         return write
 

@@ -89,7 +89,7 @@ def spoiled(s: Session, body: str, value: object, spoil: Spoil, **header: Any) -
     return s.raw(message)
 
 
-def padded(signed: envelope_pb2.SignedPayload, size: int) -> envelope_pb2.SignedPayload:
+def padded(s: Session, signed: envelope_pb2.SignedPayload, size: int) -> envelope_pb2.SignedPayload:
     """The same envelope with an unknown field appended so that its payload is exactly `size` bytes.
 
     A receiver accepts fields it does not know (DCF-CMP-001), so this is still a valid message."""
@@ -97,7 +97,7 @@ def padded(signed: envelope_pb2.SignedPayload, size: int) -> envelope_pb2.Signed
     for length in range(max(0, size - len(signed.payload) - len(tag) - 5), size):
         extra = tag + _varint(length) + b"p" * length
         if len(signed.payload) + len(extra) == size:
-            return envelope_pb2.SignedPayload(payload_type=signed.payload_type, payload=signed.payload + extra)
+            return s.seal(signed.payload + extra, signed.payload_type)
     raise ValueError(f"cannot pad a payload of {len(signed.payload)} bytes to {size}")
 
 
@@ -117,16 +117,19 @@ def near_now(moment: datetime, seconds: float = 10.0) -> bool:
 # -- the suite as a listening peer: what the party under test sends, and how it takes the answers
 
 Answer = Callable[[int, envelope_pb2.SignedPayload], Awaitable["Refusal | LogicalAcknowledgement | None"]]
+Sign = Callable[[int, envelope_pb2.SignedPayload], envelope_pb2.SignedPayload]
 
 
 class ListeningPeer:
     """A gRPC server playing the party's peer, which the party pushes its messages to after
     `Reset(peer_address=...)`. Hello and Heartbeat are answered; each write is recorded and answered by `answer`
-    (attempt number from 0, the signed envelope): a Refusal, an acknowledgement to send, or None for the right one."""
+    (attempt number from 0, the signed envelope): a Refusal, an acknowledgement to send, or None for the right one.
+    `sign` (attempt number, the acknowledgement sealed) signs it otherwise than with the suite's key."""
 
-    def __init__(self, s: Session, answer: Answer) -> None:
+    def __init__(self, s: Session, answer: Answer, sign: Sign | None = None) -> None:
         self.s = s
         self.answer = answer
+        self.sign: Sign = sign or (lambda attempt, signed: s.sign(signed))
         self.writes: list[tuple[float, str, envelope_pb2.SignedPayload]] = []
         self.hellos: list[float] = []
         self.in_flight = 0
@@ -191,7 +194,8 @@ class ListeningPeer:
                 await context.abort(status.code, status.details, status.trailing_metadata)
             ack = outcome or self.acknowledgement(signed)
             response_type: Any = message_factory.GetMessageClass(service.methods_by_name[method].output_type)
-            answer: ProtoMessage = response_type(acknowledgement=signed_payload_to_proto(seal_acknowledgement(ack)))
+            signed_ack = self.sign(attempt, signed_payload_to_proto(seal_acknowledgement(ack)))
+            answer: ProtoMessage = response_type(acknowledgement=signed_ack)
             return answer.SerializeToString()
 
         return behave
@@ -462,8 +466,8 @@ async def request_and_payload(s: Session) -> None:
                        grpc.StatusCode.INVALID_ARGUMENT, field="envelope")  # fmt: skip
     faults: list[tuple[str, str, Callable[[envelope_pb2.SignedPayload], object]]] = [
         ("an empty payload", "envelope.payload", lambda p: setattr(p, "payload", b"")),
-        ("a payload of 1 MiB + 1 byte", "envelope.payload", lambda p: p.CopyFrom(padded(p, (1 << 20) + 1))),
-        ("undecodable payload bytes", "envelope.payload", lambda p: setattr(p, "payload", b"\xff\xff\xff\xff")),
+        ("a payload of 1 MiB + 1 byte", "envelope.payload", lambda p: p.CopyFrom(padded(s, p, (1 << 20) + 1))),
+        ("undecodable payload bytes", "envelope.payload", lambda p: p.CopyFrom(s.seal(b"\xff\xff\xff\xff"))),
         ("another payload_type", "envelope.payload_type", lambda p: setattr(p, "payload_type", "x.Other")),
     ]
     for what, field, spoil in faults:
@@ -475,7 +479,7 @@ async def request_and_payload(s: Session) -> None:
         except CaseFailedError as failure:
             raise CaseFailedError(f"{failure.expected} for {what}", failure.got) from None
     # A payload of exactly 1 MiB is within the bound, and the transport carries it (DCF-LIM-006).
-    await s.deliver(padded(s.envelope("notice", s.notice()), 1 << 20))
+    await s.deliver(padded(s, s.envelope("notice", s.notice()), 1 << 20))
 
 
 @case("envelope.unknown_channel_not_found", "DCF-ENV-020")
