@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from deconflict.cli import alerts, conference, conformance, demo, notices, serve, watch
+from deconflict.cli import alerts, conference, conformance, demo, keys, notices, serve, watch
 
 app = typer.Typer(
     name="deconflict",
@@ -29,6 +29,7 @@ app.add_typer(alerts.app, name="alerts")
 app.add_typer(conference.app, name="conference")
 app.command("demo")(demo.demo)
 app.add_typer(conformance.app, name="conformance")
+app.add_typer(keys.app, name="key")
 
 
 def main() -> None:
