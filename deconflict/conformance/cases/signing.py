@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from deconflict.bridge.envelope import decode_acknowledgement, decode_envelope
 from deconflict.client.retry import RefusedError
-from deconflict.conformance.case import CaseFailedError, case, expect
+from deconflict.conformance.case import CaseFailedError, CaseSkippedError, case, expect
 from deconflict.conformance.cases.envelope import ListeningPeer, refused_as
 from deconflict.conformance.session import Observed, Session
 from deconflict.dsse import pae
@@ -166,6 +166,9 @@ async def forged(s: Session) -> None:
 async def usable(s: Session) -> None:
     """Signatures under unknown key ids or keys outside their validity are ignored; one usable that fails refuses
     the payload; two valid keys of a rotation both verify."""
+    named = {k.key_id for k in s.agreement.model.keys if k.party == s.party}
+    if not {SECOND, EXPIRED, FUTURE} <= named:
+        raise CaseSkippedError(f"the agreement does not name the suite's keys {SECOND}, {EXPIRED} and {FUTURE}")
     await s.hello()
     key = _suite_key(s)
     second, expired, future = _suite_key(s, SECOND), _suite_key(s, EXPIRED), _suite_key(s, FUTURE)
