@@ -58,8 +58,8 @@ def _flipped(data: bytes, index: int) -> bytes:
 
 
 def _party_signatures(s: Session, signed: envelope_pb2.SignedPayload, what: str) -> None:
-    """Fail unless `signed` carries a signature by a key of the party valid now, and every signature under a key
-    of the party verifies over PAE(payload_type, payload) of the exact bytes."""
+    """Fail unless `signed` carries signatures, each by a key of the party valid now, each verifying over
+    PAE(payload_type, payload) of the exact bytes."""
     now = datetime.now(UTC)
     keys = {key.key_id: key for key in s.agreement.model.keys if key.party == s.target.party}
     valid = 0
