@@ -24,6 +24,10 @@ volumes. They are random 8-vertex polygons 3 to 15 km across, anywhere over a bo
 long within 30 days; the incoming notices are drawn the same way, so each finds only a few candidates in the index.
 Every acknowledged notice adds its 3 volumes, so the index grows during a case: the table says by how much.
 
+Every envelope is signed by the peer (on the client's CPU) and verified by the node before it is parsed, and
+every acknowledgement is signed by the node (DCF-SEC-006, DCF-SEC-008); the bare server answers an acknowledgement
+signed once, ahead.
+
 After each stored notice the node checks it for conflicts and answers ROGER or UNABLE automatically, storing the
 answer in its journal: that is part of what is measured. The channel has no peer address, so nothing is pushed to
 the peer (the answers wait in the node's outbox).
@@ -43,6 +47,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -57,13 +62,15 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from deconflict.bridge.envelope import open_acknowledgement
 from deconflict.client.peer import PeerClient
+from deconflict.dsse import pae
 from deconflict.journal import Direction, Record, open_journal
-from deconflict.models.channel import Hello, VersionRange
+from deconflict.models.channel import Agreement, Hello, VersionRange
 from deconflict.models.envelope import ENVELOPE_TYPE
 from deconflict.node.acknowledgement import build_acknowledgement, encode_facts
-from deconflict.node.config import ChannelAgreement, load_agreement, load_config
+from deconflict.node.config import ChannelAgreement, decode_public_keys, load_agreement, load_config
 from deconflict.node.ledger import Facts
 from deconflict.node.server import NodeServer
+from deconflict.security.signing import Signer, SigningKey
 from deconflict.v1 import (
     channel_service_pb2,
     envelope_pb2,
@@ -84,6 +91,9 @@ IN_FLIGHT = (1, 16, 64)
 VOLUMES = (10_000, 100_000)
 SUBMIT = f"/{notice_service_pb2.DESCRIPTOR.services_by_name['NoticeService'].full_name}/SubmitNotice"
 EXCHANGE = f"/{channel_service_pb2.DESCRIPTOR.services_by_name['ChannelService'].full_name}/Exchange"
+
+# Benchmark keys from fixed seeds: never a real channel's.
+KEYS = {party: SigningKey.published(f"{party}/bench-key", f"deconflict bench {party}") for party in (NODE, PEER)}
 
 AGREEMENT = f"""\
 channel_id = "{CHANNEL}"
@@ -121,7 +131,7 @@ use = "GUARD"
 [[priority_rules]]
 category = "EMERGENCY"
 overrides = ["ROUTINE"]
-"""
+""" + "".join(key.party_key_toml(party) for party, key in KEYS.items())
 
 # The channel has no peer address: the node pushes nothing to its peer during the run.
 CONFIG = f"""\
@@ -136,6 +146,10 @@ insecure = true
 peer = "{PEER}"
 peer_address = ""
 agreement = "agreement.toml"
+
+[[signing.keys]]
+key_id = "{KEYS[NODE].key_id}"
+file = "node.key"
 """
 
 
@@ -219,7 +233,7 @@ def notice_bodies(rng: np.random.Generator, count: int, owner: str, now: datetim
 def sealed(
     body: notice_pb2.FlightNotice, notice_id: str, message_id: str, sender: str, recipient: str, sequence: int
 ) -> envelope_pb2.SignedPayload:
-    """A new notice in its envelope, created now, as the signed bytes to send (unsigned until signatures land)."""
+    """A new notice in its envelope, created now, as the bytes to send, signed by the sender."""
     envelope = envelope_pb2.Envelope(
         message_id=message_id,
         channel_id=CHANNEL,
@@ -232,9 +246,11 @@ def sealed(
     )
     envelope.notice.notice_id = notice_id
     envelope.created_time.GetCurrentTime()
-    return envelope_pb2.SignedPayload(
-        payload_type=ENVELOPE_TYPE, payload=envelope.SerializeToString(deterministic=True)
-    )
+    payload = envelope.SerializeToString(deterministic=True)
+    signed = envelope_pb2.SignedPayload(payload_type=ENVELOPE_TYPE, payload=payload)
+    key = KEYS[sender]
+    signed.signatures.add(key_id=key.key_id, signature=key.private_key.sign(pae(ENVELOPE_TYPE, signed.payload)))
+    return signed
 
 
 class Incoming:
@@ -315,6 +331,8 @@ def seed(folder: Path, volumes: int, rng: np.random.Generator) -> Seed:
 
 def fixed_acknowledgement() -> envelope_pb2.SignedPayload:
     """A real acknowledgement of a notice, as the node builds it: the bare server answers this to every request."""
+    agreement = Agreement.model_validate(decode_public_keys(tomllib.loads(AGREEMENT)))
+    now = datetime.now(UTC)
     return build_acknowledgement(
         channel_id=CHANNEL,
         party=NODE,
@@ -329,6 +347,8 @@ def fixed_acknowledgement() -> envelope_pb2.SignedPayload:
             notice_id=f"{PEER}/bench-1000000",
             notice_version=1,
         ),
+        signer=Signer(NODE, [KEYS[NODE]], [agreement], required=True),
+        now=now,
     )
 
 
@@ -612,6 +632,7 @@ def node_folder(seeded: Seed, folder: Path) -> Path:
     folder.mkdir(parents=True)
     (folder / "agreement.toml").write_text(AGREEMENT)
     (folder / "node.toml").write_text(CONFIG)
+    KEYS[NODE].write(folder / "node.key")
     shutil.copyfile(seeded.journal, folder / "node.journal")
     return folder
 

@@ -3,7 +3,9 @@
 - two_nodes: both nodes, calling each other; two_nodes_via_proxies: the same through TcpProxy links a test can
   cut and restore.
 - one_node: one node whose peer is the test itself, as a PeerSide: a PeerClient that says Hello and numbers,
-  builds and seals its envelopes by hand.
+  builds, seals and signs its envelopes by hand.
+- TEST_KEYS: each party's signing key, derived from a fixed seed; the agreement holds their public halves and each
+  node signs with its own (DCF-SEC-006), so every test exercises signatures.
 - helpers to read a journal, the operator's status and events, and to expect a refusal.
 """
 
@@ -45,10 +47,15 @@ from deconflict.node.server import NodeServer
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
 from deconflict.security.credentials import ClientTls, operator_tls
 from deconflict.security.pki import add_operator, init_party
+from deconflict.security.signing import SigningKey
 from deconflict.v1 import channel_service_pb2, envelope_pb2
 
 RU, US = "ru-mod", "us-dod"
 CHANNEL = "ru-mod:us-dod"
+
+
+# TEST KEYS from fixed seeds: the same in every run, never a real channel's.
+TEST_KEYS = {party: SigningKey.published(f"{party}/test-key", f"deconflict test {party}") for party in (RU, US)}
 
 AGREEMENT = """\
 channel_id = "ru-mod:us-dod"
@@ -119,6 +126,7 @@ def write_configs(
     peer_addresses: dict[str, str] | None = None,
     tls: bool = False,
     agreement_of: dict[str, str] | None = None,
+    signing: str = "",
 ) -> tuple[Path, Path, int, int]:
     """Agreement and node configs for both parties; their ports are chosen now, so each knows the other's.
 
@@ -126,9 +134,13 @@ def write_configs(
     calls its peer (a test acts as the peer), or a proxy's address to put a cuttable link in between.
     Plaintext (insecure = true) unless `tls`: then with mutual TLS, the certificates in folder/pki.
     `agreement_of` gives a party an agreement of its own (its TOML text) in place of the shared one: parties that
-    do not hold the same agreement.
+    do not hold the same agreement. Each node signs with its TEST_KEYS key, whose public half the agreement holds;
+    `signing` is more of each node's [signing] table (`required = false` for a peer that cannot sign).
     """
-    (folder / "agreement.toml").write_text(AGREEMENT.format(notice_timer=notice_timer, heartbeat=heartbeat))
+    keys = "".join(TEST_KEYS[party].party_key_toml(party) for party in (RU, US))
+    (folder / "agreement.toml").write_text(AGREEMENT.format(notice_timer=notice_timer, heartbeat=heartbeat) + keys)
+    for party in (RU, US):
+        TEST_KEYS[party].write(folder / f"{party}.key")
     if tls:
         make_pki(folder / "pki")
     ru_port, us_port = free_port(), free_port()
@@ -151,6 +163,8 @@ def write_configs(
             f"{security}"
             f'[[channels]]\npeer = "{peer}"\npeer_address = "{peer_address}"\nagreement = "{agreement}"\n'
             + (f'peer_ca = "pki/{peer}/ca.crt"\n' if tls else "")
+            + f"\n[signing]\n{signing}\n"
+            + f'[[signing.keys]]\nkey_id = "{TEST_KEYS[party].key_id}"\nfile = "{party}.key"\n'
         )
     return folder / f"{RU}.toml", folder / f"{US}.toml", ru_port, us_port
 
@@ -347,14 +361,20 @@ def body_of(signed: envelope_pb2.SignedPayload) -> str:
     return name
 
 
-seal_proto = EnvelopeWriter.raw  # an envelope built (or spoiled) by hand as protobuf, carried as it is
-
-
 class PeerSide(EnvelopeWriter):
     """The test acting as a node's peer: a PeerClient, a Hello, and envelopes it numbers itself (EnvelopeWriter)."""
 
-    def __init__(self, client: PeerClient, *, party: str = US, node_party: str = RU, channel_id: str = CHANNEL):
-        super().__init__(client, party=party, recipient=node_party, channel_id=channel_id)
+    def __init__(
+        self,
+        client: PeerClient,
+        *,
+        party: str = US,
+        node_party: str = RU,
+        channel_id: str = CHANNEL,
+        key: SigningKey | None = None,
+    ):
+        key = TEST_KEYS.get(party) if key is None else key
+        super().__init__(client, party=party, recipient=node_party, channel_id=channel_id, key=key)
         self.client = client
         self.node_party = node_party
 

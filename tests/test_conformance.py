@@ -22,7 +22,7 @@ import pytest
 from deconflict.conformance.case import CASES, all_cases
 from deconflict.conformance.report import as_json, junit, text, uncovered
 from deconflict.conformance.runner import FAILED, PASSED, SKIPPED, Result, Selection, run_cases
-from deconflict.conformance.target import Target, load_target, packaged_agreement
+from deconflict.conformance.target import Target, load_target, packaged_agreement, packaged_test_key
 from deconflict.node.config import load_config
 from deconflict.node.faults import VIOLATES, Fault
 from deconflict.node.server import NodeServer
@@ -40,6 +40,8 @@ def write_node(folder: Path, faults: tuple[Fault, ...] = (), *, tls: bool = Fals
     or with `tls` mutual TLS over certificates made in folder/pki, the target claiming the tls feature."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "agreement.toml").write_bytes(packaged_agreement().read_bytes())
+    key = packaged_test_key("party-under-test")
+    (folder / key.name).write_bytes(key.read_bytes())
     listed = ", ".join(f'"{fault.value}"' for fault in faults)
     if tls:
         make_pki(folder / "pki", (PARTY, SUITE))
@@ -48,7 +50,7 @@ def write_node(folder: Path, faults: tuple[Fault, ...] = (), *, tls: bool = Fals
         )
         peer_ca = f'peer_ca = "pki/{SUITE}/ca.crt"\n'
         clients = f'clients = ["urn:deconflict:party:{SUITE}"]\n'
-        features = '["core", "streaming", "tls"]'
+        features = '["core", "streaming", "signing", "tls"]'
         suite = (
             f'\n[tls]\ncertificate = "pki/{SUITE}/node.crt"\nkey = "pki/{SUITE}/node.key"\n'
             f'party_ca = "pki/{PARTY}/ca.crt"\nca = "pki/{SUITE}/ca.crt"\nca_key = "pki/{SUITE}/ca.key"\n'
@@ -58,6 +60,7 @@ def write_node(folder: Path, faults: tuple[Fault, ...] = (), *, tls: bool = Fals
     (folder / "node.toml").write_text(
         f'party = "{PARTY}"\nlisten = "127.0.0.1:0"\njournal = "node.journal"\n{security}'
         f'[[channels]]\npeer = "{SUITE}"\npeer_address = ""\nagreement = "agreement.toml"\n{peer_ca}\n'
+        f'[[signing.keys]]\nkey_id = "{PARTY}/test-key-1"\nfile = "{key.name}"\n\n'
         f"[testing]\nenabled = true\nfaults = [{listed}]\n{clients}"
     )
     (folder / "target.toml").write_text(
@@ -92,7 +95,7 @@ def run_suite(folder: Path, faults: tuple[Fault, ...] = (), cited: tuple[str, ..
 
 def test_the_reference_node_passes_every_case_dcf_gen_013(tmp_path: Path) -> None:
     results = run_suite(tmp_path)
-    # Skipped: cases of features the reference node does not claim yet (tls, signing).
+    # Skipped: cases of features the reference node does not claim yet (tls).
     failed = [f"{r.name}: {r.expected} / {r.got} {r.message}" for r in results if r.status not in (PASSED, SKIPPED)]
     assert not failed, "\n".join(failed)
     assert len(results) == len(all_cases()) >= 19

@@ -36,7 +36,7 @@ from deconflict.journal.base import Direction
 from deconflict.models.envelope import Mode
 from deconflict.node.config import load_config
 from deconflict.v1 import envelope_pb2
-from tests.nodes import CHANNEL, RU, US, journal_entries, sortie, stored_envelopes, write_configs
+from tests.nodes import CHANNEL, RU, TEST_KEYS, US, journal_entries, sortie, stored_envelopes, write_configs
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEROP = ROOT / "interop" / "node"
@@ -166,6 +166,11 @@ def submit(node_modules: Path, node: Served, *args: str, agreement_hash: str = "
         "1",
         "--timeout",
         "30",
+        # Signed as us-dod with the key write_configs wrote beside the configurations (DCF-SEC-006).
+        "--key",
+        str(node.folder / f"{US}.key"),
+        "--key-id",
+        TEST_KEYS[US].key_id,
         *args,
     ]
     return subprocess.run(

@@ -31,7 +31,6 @@ from tests.nodes import (
     peer_of,
     refusal_of,
     restart,
-    seal_proto,
     sortie,
     status_of,
 )
@@ -281,7 +280,7 @@ async def test_a_recipient_that_is_not_the_node_is_refused_dcf_env_006(tmp_path:
         # recipient equal to the sender is refused too (DCF-ENV-005).
         spoiled = peer.proto("notice", notice(1))
         spoiled.recipient = US
-        refused = await refusal_of(peer.deliver(seal_proto(spoiled)))
+        refused = await refusal_of(peer.deliver(peer.raw(spoiled)))
         assert refused.code == grpc.StatusCode.INVALID_ARGUMENT
         assert [field for field, _ in refused.violations] == ["recipient"]
 
@@ -358,7 +357,7 @@ async def test_an_invalid_body_is_refused_with_the_field_path_and_nothing_stored
         before = await status_of(node.address)
         envelope = peer.proto("notice", notice(2))
         spoil(envelope)
-        refused = await refusal_of(peer.deliver(seal_proto(envelope)))
+        refused = await refusal_of(peer.deliver(peer.raw(envelope)))
         assert refused.code == grpc.StatusCode.INVALID_ARGUMENT
         assert path in [field for field, _ in refused.violations], refused.violations
         after = await status_of(node.address)

@@ -19,7 +19,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from deconflict.client import Delivery, StreamRefusal
 from deconflict.operator.v1 import operator_service_pb2
-from deconflict.v1 import channel_service_pb2, conference_service_pb2, envelope_pb2, notice_service_pb2
+from deconflict.v1 import channel_service_pb2, conference_service_pb2, notice_service_pb2
 from tests.nodes import US, one_node, peer_of, sortie
 
 SERVICES = [
@@ -108,7 +108,7 @@ async def test_garbage_to_every_method_is_invalid_argument_never_unknown_dcf_err
 async def test_an_exchange_stream_goes_on_after_an_undecodable_request_dcf_str_009(tmp_path: Path) -> None:
     async with one_node(tmp_path) as node, peer_of(node.address) as peer:
         good = peer.envelope("notice", sortie(f"{US}/sortie-1", owner=US))
-        garbage_payload = envelope_pb2.SignedPayload(payload_type="deconflict.v1.Envelope", payload=b"\xff\xff")
+        garbage_payload = peer.seal(b"\xff\xff")  # signed: it passes the signature check, and fails parsing
         answers: list[Delivery | StreamRefusal] = []
         async for answer in peer.client.exchange([garbage_payload, good]):
             answers.append(answer)

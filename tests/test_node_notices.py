@@ -26,7 +26,6 @@ from tests.nodes import (
     one_node,
     peer_of,
     refusal_of,
-    seal_proto,
     sortie,
     status_of,
     suspension,
@@ -156,7 +155,7 @@ async def test_an_amendment_must_be_the_quoted_version_plus_one_dcf_ntc_018(tmp_
             "amendment", NoticeAmendment(replaces_version=1, notice=ours(1).model_copy(update={"version": 2}))
         )
         envelope.amendment.notice.version = 3
-        refused = await refusal_of(peer.deliver(seal_proto(envelope)))
+        refused = await refusal_of(peer.deliver(peer.raw(envelope)))
         assert refused.code == grpc.StatusCode.INVALID_ARGUMENT
         assert "amendment.notice.version" in [path for path, _ in refused.violations]
 

@@ -27,7 +27,7 @@ policy = "automatic"
 peer = "conformance-suite"
 peer_address = ""
 agreement = "agreement.toml"
-{peer_ca}"""
+{peer_ca}{signing}"""
 
 PLAINTEXT = """\
 # Plaintext, for a local check of the protocol's behaviour (`conformance init --tls` for mutual TLS).
@@ -54,6 +54,13 @@ key = "pki/conformance-suite/node.key"
 party_ca = "pki/party-under-test/ca.crt"
 ca = "pki/conformance-suite/ca.crt"
 ca_key = "pki/conformance-suite/ca.key"
+"""
+
+SIGNING = """
+# A TEST KEY published with the suite, whose public half the conformance agreement holds: never a real channel's.
+[[signing.keys]]
+key_id = "party-under-test/test-key-1"
+file = "party-under-test.test-key.pem"
 """
 
 TARGET_TOML = """\
@@ -172,7 +179,7 @@ def init(
     """Write what it takes to check the reference node: the conformance agreement (short timers), a node
     configuration and a target file. Then: `deconflict serve --config FOLDER/node.toml --testing` in one
     terminal and `deconflict conformance run --config FOLDER/target.toml` in another."""
-    from deconflict.conformance.target import packaged_agreement
+    from deconflict.conformance.target import packaged_agreement, packaged_test_key
     from deconflict.security.pki import PkiError, init_party
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -183,13 +190,16 @@ def init(
         except PkiError as error:
             fail(str(error), EXIT_BAD_INPUT)
     shutil.copyfile(packaged_agreement(), folder / "agreement.toml")
+    key = packaged_test_key("party-under-test")
+    shutil.copyfile(key, folder / key.name)
     node = NODE_TOML.format(
         port=port,
         security="" if tls else PLAINTEXT,
-        peer_ca='peer_ca = "pki/conformance-suite/ca.crt"\n' + NODE_TLS if tls else "",
+        peer_ca='peer_ca = "pki/conformance-suite/ca.crt"\n' if tls else "",
+        signing=SIGNING + (NODE_TLS if tls else ""),
     )
     (folder / "node.toml").write_text(node)
-    # What the reference node implements: streaming always, and tls when it runs with certificates.
-    features = '["core", "streaming", "tls"]' if tls else '["core", "streaming"]'
+    # What the reference node implements: streaming and signing always, and tls when it runs with certificates.
+    features = '["core", "streaming", "signing", "tls"]' if tls else '["core", "streaming", "signing"]'
     (folder / "target.toml").write_text(TARGET_TOML.format(port=port, features=features) + (TARGET_TLS if tls else ""))
-    console().print(f"wrote {folder}/agreement.toml, node.toml and target.toml", highlight=False)
+    console().print(f"wrote {folder}/agreement.toml, node.toml, target.toml and {key.name}", highlight=False)

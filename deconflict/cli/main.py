@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from deconflict.cli import alerts, conference, conformance, demo, journal, notices, pki, serve, watch
+from deconflict.cli import alerts, conference, conformance, demo, journal, keys, notices, pki, serve, watch
 
 app = typer.Typer(
     name="deconflict",
@@ -31,6 +31,7 @@ app.add_typer(journal.app, name="journal")
 app.command("demo")(demo.demo)
 app.add_typer(conformance.app, name="conformance")
 app.add_typer(pki.app, name="pki")
+app.add_typer(keys.app, name="key")
 
 
 def main() -> None:

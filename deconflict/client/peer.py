@@ -2,18 +2,18 @@
 
 Writes take the signed envelope exactly as it will be sent (a SignedPayload
 protobuf, serialized once, the same bytes on every retry) and return a Delivery:
-the acknowledgement as received, for the caller to verify and keep, and its
-content opened. Nothing here verifies signatures: the caller does, over
-Delivery.signed, before it trusts Delivery.acknowledgement (DCF-SEC-008). Every
-refusal raises RefusedError with the code, field paths, reason and details the
-peer sent.
+the acknowledgement as received, for the caller to keep, and its content opened.
+A client given `verify` runs it over each acknowledgement's signed bytes before
+it opens them (DCF-SEC-011, DCF-SEC-008): one that does not verify raises
+UnverifiedAnswerError. Every refusal raises RefusedError with the code, field
+paths, reason and details the peer sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
@@ -26,6 +26,7 @@ from deconflict.client.retry import RefusedError, RpcClient, as_proto
 from deconflict.models.channel import Checklist, Heartbeat, Hello
 from deconflict.models.response import LogicalAcknowledgement
 from deconflict.rpc.refusal import Refusal, refusal_from_message_refusal, refusal_from_rpc_error
+from deconflict.security.signing import BadSignatureError
 from deconflict.v1 import (
     channel_pb2,
     channel_service_pb2,
@@ -40,10 +41,16 @@ CONFERENCE_SERVICE: Final[ServiceDescriptor] = conference_service_pb2.DESCRIPTOR
 CHANNEL_SERVICE: Final[ServiceDescriptor] = channel_service_pb2.DESCRIPTOR.services_by_name["ChannelService"]
 
 SignedPayload = envelope_pb2.SignedPayload
+# Raises BadSignatureError when the acknowledgement's signatures do not verify.
+VerifyAnswer = Callable[[SignedPayload], object]
 
 
 class BadAnswerError(Exception):
     """The peer answered with an acknowledgement that cannot be opened: a fault of the peer, not a refusal."""
+
+
+class UnverifiedAnswerError(BadAnswerError):
+    """The peer's acknowledgement does not verify: it counts as no acknowledgement (DCF-SEC-011)."""
 
 
 @dataclass(frozen=True)
@@ -78,11 +85,23 @@ class PeerClient(RpcClient):
     again from the next sequence expected).
     """
 
+    def __init__(self, target: str, *, verify: VerifyAnswer | None = None, **options: Any) -> None:
+        super().__init__(target, **options)
+        self._verify = verify
+
+    def _delivery(self, signed: SignedPayload) -> Delivery:
+        if self._verify is not None:
+            try:
+                self._verify(signed)
+            except BadSignatureError as error:
+                raise UnverifiedAnswerError(f"the peer's acknowledgement does not verify: {error}") from None
+        return Delivery.open(signed)
+
     # Writes: a signed envelope in, a Delivery out.
 
     async def _write(self, service: ServiceDescriptor, method: str, request: ProtoMessage) -> Delivery:
         response = await self.unary(service, method, request)
-        return Delivery.open(response.acknowledgement)
+        return self._delivery(response.acknowledgement)
 
     async def submit_notice(self, envelope: SignedPayload) -> Delivery:
         request = notice_service_pb2.SubmitNoticeRequest(envelope=envelope)
@@ -241,7 +260,7 @@ class PeerClient(RpcClient):
                     refused = response.refusal
                     yield StreamRefusal(refused.message_id, refusal_from_message_refusal(refused))
                 else:
-                    yield Delivery.open(response.acknowledgement)
+                    yield self._delivery(response.acknowledgement)
         except grpc.RpcError as error:
             raise RefusedError(refusal_from_rpc_error(error)) from None
         finally:

@@ -59,6 +59,9 @@ LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 # How a case answers a write itself: given the attempt number (from 0) and the signed envelope, a Refusal, an
 # acknowledgement to send, or None for the right acknowledgement.
 Answer = Callable[[int, envelope_pb2.SignedPayload], Awaitable["Refusal | LogicalAcknowledgement | None"]]
+# How a case signs an acknowledgement otherwise than with the suite's key: given the attempt number and the
+# acknowledgement sealed, unsigned; it returns it signed (or not).
+Sign = Callable[[int, envelope_pb2.SignedPayload], envelope_pb2.SignedPayload]
 
 
 @dataclass(frozen=True)
@@ -86,9 +89,10 @@ class Pushed:
 class SuitePeer:
     """The suite's node as the party's peer, recording what the party calls."""
 
-    def __init__(self, s: Session, answer: Answer | None = None) -> None:
+    def __init__(self, s: Session, answer: Answer | None = None, sign: Sign | None = None) -> None:
         self.s = s
         self.answer = answer
+        self.sign: Sign = sign or (lambda attempt, signed: s.sign(signed))
         self.calls: list[Call] = []  # every call, Hello and heartbeats included
         self.pushed: list[Pushed] = []  # every message stored, once each
         self.silent = False  # heartbeats go unanswered (the handler outlasts the party's deadline)
@@ -226,18 +230,24 @@ class SuitePeer:
             if isinstance(outcome, Refusal):
                 raise outcome
             if outcome is not None:
-                return output(acknowledgement=signed_payload_to_proto(seal_acknowledgement(outcome)))
-            return output(acknowledgement=self._store(method.name, signed))
+                return output(
+                    acknowledgement=self.sign(attempt, signed_payload_to_proto(seal_acknowledgement(outcome)))
+                )
+            return output(acknowledgement=self._store(attempt, method.name, signed))
 
         return write
 
-    def _store(self, method: str, signed: envelope_pb2.SignedPayload) -> envelope_pb2.SignedPayload:
-        """Store a message once: a retry of it gets the acknowledgement given the first time."""
+    def _store(self, attempt: int, method: str, signed: envelope_pb2.SignedPayload) -> envelope_pb2.SignedPayload:
+        """Store a message once: a retry of it gets the acknowledgement given the first time, signed again."""
         envelope = envelope_pb2.Envelope.FromString(signed.payload)
-        given = self._given.get(envelope.message_id)
-        if given is None:
-            given = signed_payload_to_proto(seal_acknowledgement(self.acknowledgement(signed)))
-            self._given[envelope.message_id] = given
+        sealed = self._given.get(envelope.message_id)
+        first = sealed is None
+        if sealed is None:
+            sealed = self._given[envelope.message_id] = signed_payload_to_proto(
+                seal_acknowledgement(self.acknowledgement(signed))
+            )
+        given = self.sign(attempt, envelope_pb2.SignedPayload(payload_type=sealed.payload_type, payload=sealed.payload))
+        if first:
             self.pushed.append(Pushed(method, envelope, given))
         return given
 
@@ -253,13 +263,13 @@ async def _not_served_stream(request: Any, context: Context) -> AsyncIterator[An
 
 @contextlib.asynccontextmanager
 async def serving(
-    s: Session, *, answer: Answer | None = None, operator: bool = False, greet: bool = False
+    s: Session, *, answer: Answer | None = None, sign: Sign | None = None, operator: bool = False, greet: bool = False
 ) -> AsyncIterator[SuitePeer]:
     """The party started afresh with the suite listening as its peer on this machine (`operator`: its response
     policy; `greet`: the suite says Hello to it first)."""
     if s.address.rsplit(":", 1)[0] not in LOOPBACK:
         raise CaseSkippedError("the suite listens on 127.0.0.1: the party under test must run on this machine")
-    peer = SuitePeer(s, answer)
+    peer = SuitePeer(s, answer, sign)
     server = build_server(
         [service_handler(service, peer.behaviours(service)) for service in SERVICES],
         health_checking=False,

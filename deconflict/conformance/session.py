@@ -1,8 +1,9 @@
 """One case's link to the party under test: the suite as its peer, plus the test-control API.
 
-The suite builds its envelopes with the project's models and seals them itself, so a case can send exactly
-the bytes it means (spoiled ones too, with `raw`). What the party sends is read back with `observed`: every
-message a party sends is stored before it is sent (DCF-ENV-033), so its journal is what it said.
+The suite builds its envelopes with the project's models, seals them and signs them with its key (DCF-SEC-006)
+itself, so a case can send exactly the bytes it means (spoiled ones too, with `raw` and `seal`). What the party
+sends is read back with `observed`: every message a party sends is stored before it is sent (DCF-ENV-033), so
+its journal is what it said.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from typing import Any
 
 import grpc
 
-from deconflict.bridge.envelope import decode_envelope, envelope_to_proto, seal_envelope, signed_payload_to_proto
+from deconflict.bridge.envelope import decode_envelope, envelope_to_proto
 from deconflict.client.peer import Delivery, PeerClient
 from deconflict.client.retry import RefusedError, RetryPolicy, RpcClient
 from deconflict.conformance.case import CaseFailedError
 from deconflict.conformance.target import Target
+from deconflict.dsse import pae
 from deconflict.models.channel import Hello, VersionRange
-from deconflict.models.envelope import Envelope, Mode, ProtocolVersion
+from deconflict.models.envelope import ENVELOPE_TYPE, Envelope, Mode, ProtocolVersion
 from deconflict.models.geometry import Altitude, AltitudeReference, AltitudeUnit, LatLng, Polygon, Volume3D, Volume4D
 from deconflict.models.notice import (
     AircraftCategory,
@@ -36,6 +38,7 @@ from deconflict.models.notice import (
 )
 from deconflict.node.link import WRITES
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
+from deconflict.security.signing import SigningKey
 from deconflict.testing.v1 import test_control_service_pb2 as control_pb
 from deconflict.v1 import envelope_pb2
 
@@ -87,14 +90,18 @@ class EnvelopeWriter:
     """Writes as the peer of a party: numbers, builds, seals and delivers its own envelopes.
 
     `sequence` is the next sequence number this side gives; it moves on only when the party stores a message
-    (a refused message gives its number to the next one, DCF-ENV-013).
+    (a refused message gives its number to the next one, DCF-ENV-013). With a `key`, everything it seals is
+    signed over the exact payload bytes (DCF-SEC-006, DCF-SEC-009).
     """
 
-    def __init__(self, peer: PeerClient, *, party: str, recipient: str, channel_id: str) -> None:
+    def __init__(
+        self, peer: PeerClient, *, party: str, recipient: str, channel_id: str, key: SigningKey | None = None
+    ) -> None:
         self.peer = peer
         self.party = party
         self.recipient = recipient
         self.channel_id = channel_id
+        self.key = key
         self.sequence = 1
 
     def model(self, body: str, value: object, **header: Any) -> Envelope:
@@ -116,18 +123,26 @@ class EnvelopeWriter:
 
     def envelope(self, body: str, value: object, **header: Any) -> envelope_pb2.SignedPayload:
         """The sealed bytes of one message, ready to send (and to send again, unchanged)."""
-        return signed_payload_to_proto(seal_envelope(self.model(body, value, **header)))
+        return self.raw(self.proto(body, value, **header))
 
     def proto(self, body: str, value: object, **header: Any) -> envelope_pb2.Envelope:
         """The protobuf of one message, for a case to spoil before `raw`."""
         return envelope_to_proto(self.model(body, value, **header))
 
-    @staticmethod
-    def raw(message: envelope_pb2.Envelope) -> envelope_pb2.SignedPayload:
-        """An envelope built or spoiled by hand, sealed as it is."""
-        return envelope_pb2.SignedPayload(
-            payload_type="deconflict.v1.Envelope", payload=message.SerializeToString(deterministic=True)
-        )
+    def raw(self, message: envelope_pb2.Envelope) -> envelope_pb2.SignedPayload:
+        """An envelope built or spoiled by hand, sealed as it is, and signed."""
+        return self.seal(message.SerializeToString(deterministic=True))
+
+    def seal(self, payload: bytes, payload_type: str = ENVELOPE_TYPE) -> envelope_pb2.SignedPayload:
+        """Any payload bytes, even ones that do not parse, in a SignedPayload signed with this side's key."""
+        return self.sign(envelope_pb2.SignedPayload(payload_type=payload_type, payload=payload))
+
+    def sign(self, signed: envelope_pb2.SignedPayload) -> envelope_pb2.SignedPayload:
+        """`signed` with this side's signature added over its exact bytes (DCF-SEC-009); returned."""
+        if self.key is not None:
+            signature = self.key.private_key.sign(pae(signed.payload_type, signed.payload))
+            signed.signatures.add(key_id=self.key.key_id, signature=signature)
+        return signed
 
     def spoiled(
         self, body: str, value: object, spoil: Callable[[envelope_pb2.Envelope], object], **header: Any
@@ -162,7 +177,9 @@ class Session(EnvelopeWriter):
     """The suite as the peer of the party under test, for one case."""
 
     def __init__(self, target: Target, address: str, peer: PeerClient, control: ControlClient) -> None:
-        super().__init__(peer, party=target.suite_party, recipient=target.party, channel_id=target.channel_id)
+        super().__init__(
+            peer, party=target.suite_party, recipient=target.party, channel_id=target.channel_id, key=target.suite_key
+        )
         self.target = target
         self.address = address
         self.control = control

@@ -11,6 +11,7 @@ address = "127.0.0.1:7400"           # a party already running, with its test-co
 # command = ["deconflict", "serve", "--config", "{dir}/node.toml", "--testing"]
 
 known_failing = []                   # case names expected to fail: reported, not counted; one that passes fails
+# suite_key = "suite.pem"            # the suite's private key, when the agreement names another than its test key
 
 [tls]                                # with the tls feature: the suite calls (and listens) with mutual TLS
 certificate = "pki/conformance-suite/node.crt"   # the suite's certificate, urn:deconflict:party:<its party>
@@ -22,11 +23,15 @@ ca_key = "pki/conformance-suite/ca.key"          # and its key: the tls cases ma
 
 The party under test trusts the suite's CA for the channel (its peer's CA) and serves the test-control API to
 the suite's certificate ([testing] clients of the reference node).
+
+The suite signs what it sends with the key the agreement names for its party (DCF-SEC-006): by default the test
+key published with it (keys/conformance-suite.test-key.pem), whose public half the packaged agreement holds.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -37,6 +42,7 @@ from deconflict.models.types import Identifier, ShortText
 from deconflict.node.config import ChannelAgreement, ConfigError, load_agreement, read_toml
 from deconflict.security.credentials import ClientTls
 from deconflict.security.pki import Authority, PkiError, load_authority_files
+from deconflict.security.signing import SigningKey, SigningKeyError, read_signing_key
 
 FEATURES = ("core", "streaming", "journal", "tls", "signing")
 
@@ -57,6 +63,7 @@ class TargetFile(Message):
     command: list[str] = Field(default_factory=list, max_length=64)
     known_failing: list[ShortText] = Field(default_factory=list, max_length=1024)
     tls: TargetTlsFile | None = None
+    suite_key: ShortText = ""
 
     @model_validator(mode="after")
     def _where(self) -> TargetFile:
@@ -103,6 +110,8 @@ class Target:
     command: tuple[str, ...] = ()
     known_failing: frozenset[str] = field(default_factory=frozenset)
     tls: SuiteTls | None = None
+    # What the suite signs with, under its key_id in the agreement; None: the agreement names no key of the suite.
+    suite_key: SigningKey | None = None
 
     @property
     def channel_id(self) -> str:
@@ -118,15 +127,24 @@ def load_target(path: Path) -> Target:
         raise ConfigError(f"{path}: party {data.party} is not a party of the agreement ({', '.join(parties)})")
     folder = str(path.parent.resolve())
     tls = _suite_tls(path, data.tls) if data.tls is not None else None
+    suite_party = next(p for p in parties if p != data.party)
+    key_file = path.parent / data.suite_key if data.suite_key else packaged_test_key(suite_party)
+    suite_key = _suite_key(agreement, suite_party, key_file) if data.suite_key or key_file.exists() else None
+    if suite_key is None and "signing" in data.features:
+        raise ConfigError(
+            f"{path}: the agreement names no key of {suite_party} valid now whose private half is {key_file}: "
+            "name it in suite_key"
+        )
     return Target(
         party=data.party,
-        suite_party=next(p for p in parties if p != data.party),
+        suite_party=suite_party,
         agreement=agreement,
         features=frozenset(data.features),
         address=data.address,
         command=tuple(part.replace("{dir}", folder) for part in data.command),
         known_failing=frozenset(data.known_failing),
         tls=tls,
+        suite_key=suite_key,
     )
 
 
@@ -150,6 +168,25 @@ def _suite_tls(path: Path, files: TargetTlsFile) -> SuiteTls:
     )
 
 
+def _suite_key(agreement: ChannelAgreement, suite_party: str, path: Path) -> SigningKey | None:
+    """The suite's private key under the agreement's key_id for it, valid now; None when the agreement has none."""
+    try:
+        key = read_signing_key("", path)
+    except SigningKeyError as error:
+        raise ConfigError(str(error)) from None
+    now = datetime.now(UTC)
+    for held in agreement.model.keys:
+        valid = held.valid_from <= now and (held.valid_until is None or now < held.valid_until)
+        if held.party == suite_party and held.ed25519_public_key == key.public_bytes and valid:
+            return SigningKey(held.key_id, key.private_key)
+    return None
+
+
 def packaged_agreement() -> Path:
-    """The conformance agreement shipped with the suite (short timers)."""
+    """The conformance agreement shipped with the suite (short timers, the test keys' public halves)."""
     return Path(__file__).with_name("agreement.toml")
+
+
+def packaged_test_key(party: str) -> Path:
+    """The published TEST KEY of a party of the packaged agreement: for the conformance channel only."""
+    return Path(__file__).parent / "keys" / f"{party}.test-key.pem"

@@ -1,9 +1,9 @@
 """The two ministry nodes of the demo: their configuration files, and both started on loopback in one process.
 
-`write_configs` writes what two `deconflict serve` processes need (the agreement and one TOML per party, with
-mutual TLS over the certificates of `deconflict pki init DIR/pki`, or plaintext with `insecure`);
-`local_nodes` starts the same two nodes inside the running event loop, for the demo and the examples, with
-certificates it makes in the folder.
+`write_configs` writes what two `deconflict serve` processes need (the agreement, one TOML per party with
+mutual TLS over the certificates of `deconflict pki init DIR/pki`, or plaintext with `insecure`, and each party's
+demo signing key); `local_nodes` starts the same two nodes inside the running event loop, for the demo and the
+examples, with certificates it makes in the folder.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from deconflict.demo.scenario import AGREEMENT_TOML, RU, US
+from deconflict.demo.scenario import AGREEMENT_TOML, DEMO_KEYS, RU, US
 from deconflict.node.config import load_config
 from deconflict.node.server import NodeServer
 from deconflict.security.credentials import ClientTls, operator_tls
@@ -80,6 +80,11 @@ def node_toml(party: str, port: int, peer: str, peer_port: int, policy: str, *, 
         'agreement = "agreement.toml"\n'
         + ("" if insecure else f"# The peer's CA: trusted for this channel, and for {peer} alone.\n")
         + ("" if insecure else f'peer_ca = "{pki}/{peer}/ca.crt"\n')
+        + "\n"
+        "# Its Ed25519 signing key, a DEMO KEY; the agreement holds the public half (DCF-SEC-006).\n"
+        "[[signing.keys]]\n"
+        f'key_id = "{DEMO_KEYS[party].key_id}"\n'
+        f'file = "{party}.key"\n'
     )
 
 
@@ -98,6 +103,8 @@ def write_configs(
     ru_port, us_port = ports
     agreement = folder / "agreement.toml"
     agreement.write_text(AGREEMENT_TOML)
+    for party, key in DEMO_KEYS.items():
+        key.write(folder / f"{party}.key")
     ru = folder / f"{RU}.toml"
     us = folder / f"{US}.toml"
     ru.write_text(node_toml(RU, ru_port, US, us_port, ru_policy, insecure=insecure))

@@ -47,6 +47,7 @@ from deconflict.models.conference import (
 from deconflict.models.envelope import Mode
 from deconflict.models.notice import FlightNotice
 from deconflict.models.response import LogicalAcknowledgement, OperationalResponse, ResponseKind, UnableReason
+from deconflict.node.config import decode_public_keys
 from deconflict.operator.v1 import operator_service_pb2 as pb
 from deconflict.security.credentials import ClientTls
 
@@ -92,7 +93,7 @@ class Demo:
         self.calendar = Calendar.from_now(now or datetime.now(UTC))
         # Ids carry a tag of this run, so the scenario can be played again against nodes that keep their journals.
         self.tag = secrets.token_hex(2)
-        self.agreement = Agreement.model_validate(tomllib.loads(scenario.AGREEMENT_TOML))
+        self.agreement = Agreement.model_validate(decode_public_keys(tomllib.loads(scenario.AGREEMENT_TOML)))
         self.observer = Observer()
         self.tally = Tally()
         self.extra: list[TimelineRow] = []

@@ -31,6 +31,7 @@ from deconflict.models.conference import (
 )
 from deconflict.models.geometry import Altitude, AltitudeReference, AltitudeUnit, Circle, LatLng, Volume3D, Volume4D
 from deconflict.models.notice import AircraftCategory, FlightNotice, NoticeCategory, NoticeState
+from deconflict.security.signing import SigningKey
 
 RU: Final = "ru-mod"  # the Russian Ministry of Defence
 US: Final = "us-dod"  # the US Department of Defense, for the coalition
@@ -42,7 +43,7 @@ GUARD: Final = ("guard-121.5", "guard-243.0")
 # between headquarters as each party's point of contact, separation minima, lead time, response timers
 # and emergency-over-routine priority. The numbers are the demo's, not the memorandum's (it was not
 # published): 10 NM, 2000 ft and 15 minutes of separation, an hour's lead time, ten minutes to answer.
-AGREEMENT_TOML: Final = """\
+AGREEMENT_TOML = """\
 # The bilateral agreement of channel ru-mod:us-dod: the memorandum of understanding on flight safety
 # of 20 October 2015 as data. Both nodes must hold these exact bytes' meaning: Hello compares hashes.
 channel_id = "ru-mod:us-dod"
@@ -99,6 +100,11 @@ address = "Combined Air Operations Center"
 category = "EMERGENCY"
 overrides = ["ROUTINE"]
 """
+
+# Each node's signing key (DCF-SEC-006), from a fixed seed so that the agreement, and its hash, are the same for
+# every run and for `deconflict demo --nodes`. Published with the demo: DEMO KEYS, never a real channel's.
+DEMO_KEYS: Final = {party: SigningKey.published(f"{party}/demo-key", f"deconflict demo {party}") for party in (RU, US)}
+AGREEMENT_TOML += "".join(key.party_key_toml(party) for party, key in DEMO_KEYS.items())
 
 # The first Russian sortie of the replayed day, and how far ahead of now it is replayed at least: past the
 # hour of lead time, so that no notice is late.

@@ -4,6 +4,8 @@ The same message twice gets the same acknowledgement (DCF-ACK spec): the
 acknowledgement is a deterministic function of the stored entry and the node's
 facts about it (kept in the journal record's `meta`), so a duplicate that
 arrives after a restart is answered with the same bytes as the first time.
+Ed25519 signatures are deterministic (RFC 8032): signed again by the same keys,
+the acknowledgement is the same SignedPayload.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from deconflict.bridge.envelope import seal_acknowledgement, signed_payload_to_p
 from deconflict.models.response import LogicalAcknowledgement
 from deconflict.models.types import EPOCH
 from deconflict.node.ledger import Facts
+from deconflict.security.signing import Signer
 from deconflict.v1 import envelope_pb2
 
 
@@ -58,8 +61,10 @@ def build_acknowledgement(
     position: int,
     stored_time: datetime,
     facts: Facts,
+    signer: Signer,
+    now: datetime,
 ) -> envelope_pb2.SignedPayload:
-    """The signed acknowledgement of one stored message (signatures come with the security work)."""
+    """The acknowledgement of one stored message, signed like an envelope with the keys valid `now` (DCF-SEC-011)."""
     acknowledgement = LogicalAcknowledgement(
         channel_id=channel_id,
         acknowledging_party=party,
@@ -74,7 +79,7 @@ def build_acknowledgement(
         late=facts.late,
         response_due_time=facts.response_due_time,
     )
-    return signed_payload_to_proto(seal_acknowledgement(acknowledgement))
+    return signer.sign(channel_id, signed_payload_to_proto(seal_acknowledgement(acknowledgement)), now)
 
 
 def _micros(moment: datetime) -> int:

@@ -18,10 +18,25 @@ peer_address = "127.0.0.1:50052"
 agreement = "agreement.toml"      # or the agreement's exact bytes, "agreement.binpb"
 peer_ca = "pki/us-dod/ca.crt"     # the peer's CA: the only anchor of this channel, and of the peer alone
 
+[[signing.keys]]                  # this party's Ed25519 private key (DCF-SEC-006): PKCS#8 PEM or 32 raw bytes
+key_id = "ru-mod/key-2025"        # its PartyKey in every agreement; a second [[signing.keys]] during a rotation
+file = "ru-mod.key"
+
 [testing]                         # conformance testing only; never on a real channel
 enabled = true                    # serve the test-control API (also: deconflict serve --testing)
 faults = ["skip-sequence-check"]  # a deliberately faulty variant (deconflict/node/faults.py)
 clients = ["urn:deconflict:party:conformance-suite"]   # with TLS: who may use the test-control API
+```
+
+`[signing] required = false` lets a node take unsigned payloads and run without keys: for local experiments
+only (DCF-SEC-014). The agreement names each party's public keys, base64 in its TOML form:
+
+```toml
+[[keys]]
+key_id = "ru-mod/key-2025"
+party = "ru-mod"
+ed25519_public_key = "QmFzZTY0IG9mIHRoZSAzMi1ieXRlIHB1YmxpYyBrZXk="
+valid_from = 2025-01-01T00:00:00Z
 ```
 
 The node keeps its operator alerts beside the journal, in `<journal>.alerts` (here ru-mod.journal.alerts).
@@ -33,12 +48,13 @@ import enum
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pydantic import Field, ValidationError, model_validator
 
+from deconflict import limits
 from deconflict.bridge.channel import agreement_bytes, agreement_hash
 from deconflict.bridge.registry import binding_for
 from deconflict.models.base import Message, field_violations, refuse, refuse_repeats
@@ -47,6 +63,13 @@ from deconflict.models.types import Identifier, ShortText
 from deconflict.node.faults import Fault
 from deconflict.security.credentials import NodeTls
 from deconflict.security.identity import Identity, Kind, identity_of_certificate, identity_of_uri
+from deconflict.security.signing import (
+    SigningKey,
+    SigningKeyError,
+    key_problem,
+    public_key_from_base64,
+    read_signing_key,
+)
 from deconflict.security.trust import chains_to
 
 M = TypeVar("M", bound=Message)
@@ -96,6 +119,23 @@ class TestingConfig(Message):
         return self
 
 
+class SigningKeyFile(Message):
+    key_id: Identifier
+    file: ShortText
+
+
+class SigningConfig(Message):
+    """This party's signing keys; `required = false` only for local experiments (DCF-SEC-014)."""
+
+    required: bool = True
+    keys: list[SigningKeyFile] = Field(default_factory=list, max_length=limits.MAX_SIGNATURES)
+
+    @model_validator(mode="after")
+    def _distinct_keys(self) -> Self:
+        refuse_repeats("keys", [k.key_id for k in self.keys], "key_id", key="key_id")
+        return self
+
+
 class NodeConfig(Message):
     party: Identifier
     listen: ShortText = "127.0.0.1:0"
@@ -106,10 +146,13 @@ class NodeConfig(Message):
     tls: TlsConfig | None = None
     channels: list[ChannelConfig] = Field(min_length=1, max_length=64)
     testing: TestingConfig = Field(default_factory=TestingConfig)
+    signing: SigningConfig = Field(default_factory=SigningConfig)
 
     @model_validator(mode="after")
     def _distinct_peers(self) -> Self:
         refuse_repeats("channels", [c.peer for c in self.channels], "peer", key="peer")
+        if self.signing.required and not self.signing.keys:
+            raise refuse("signing.keys", "must name this party's signing key, unless signing.required = false")
         return self
 
     @model_validator(mode="after")
@@ -146,6 +189,7 @@ class LoadedConfig:
     journal_path: Path
     agreements: dict[str, ChannelAgreement]  # by peer
     tls: NodeTls | None = None  # None: plaintext (insecure)
+    signing_keys: tuple[SigningKey, ...] = ()
 
 
 def load_agreement(path: Path) -> ChannelAgreement:
@@ -155,7 +199,7 @@ def load_agreement(path: Path) -> ChannelAgreement:
             data = path.read_bytes()
             model = binding_for(Agreement).decode(data)
         else:
-            model = Agreement.model_validate(tomllib.loads(path.read_text()))
+            model = Agreement.model_validate(decode_public_keys(tomllib.loads(path.read_text())))
             data = agreement_bytes(model)
     except OSError as error:
         raise ConfigError(f"{path}: {error.strerror or error}") from None
@@ -201,8 +245,15 @@ def load_config(path: Path, *, insecure: bool = False) -> LoadedConfig:
     ids = [a.channel_id for a in agreements.values()]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{path}: two channels share a channel_id")
+    keys = _signing_keys(path, config)
+    for index, channel in enumerate(config.channels):
+        problem = key_problem(config.party, channel.peer, keys, agreements[channel.peer].model, config.signing.required)
+        if problem:
+            raise ConfigError(f"{path}: channels[{index}]: {channel.agreement}: {problem}")
     tls = None if config.insecure else load_tls(path, config)
-    return LoadedConfig(config=config, journal_path=base / config.journal, agreements=agreements, tls=tls)
+    return LoadedConfig(
+        config=config, journal_path=base / config.journal, agreements=agreements, tls=tls, signing_keys=keys
+    )
 
 
 def load_tls(path: Path, config: NodeConfig) -> NodeTls:
@@ -255,6 +306,30 @@ def _public(key: object) -> bytes:
     return key.public_bytes(  # type: ignore[attr-defined, no-any-return]
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+
+
+def _signing_keys(path: Path, config: NodeConfig) -> tuple[SigningKey, ...]:
+    try:
+        return tuple(read_signing_key(key.key_id, path.parent / key.file) for key in config.signing.keys)
+    except SigningKeyError as error:
+        raise ConfigError(f"{path}: signing.keys: {error}") from None
+
+
+def decode_public_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """The TOML form of an agreement gives each ed25519_public_key in base64: the model takes the raw bytes."""
+    keys = data.get("keys")
+    if not isinstance(keys, list):
+        return data
+    decoded = []
+    for index, key in enumerate(keys):
+        text = key.get("ed25519_public_key") if isinstance(key, dict) else None
+        if isinstance(text, str):
+            try:
+                key = {**key, "ed25519_public_key": public_key_from_base64(text)}
+            except ValueError as error:
+                raise ValueError(f"keys[{index}].ed25519_public_key: {error}") from None
+        decoded.append(key)
+    return {**data, "keys": decoded}
 
 
 def _describe(path: Path, error: ValidationError) -> str:

@@ -28,6 +28,8 @@ class Fault(enum.StrEnum):
     IGNORE_SEPARATION = "ignore-separation"
     # The logical acknowledgement stands for the answer: no operational response is sent (DCF-RSP-001).
     MERGED_ACKNOWLEDGEMENTS = "merged-acknowledgements"
+    # Incoming signatures are not verified: forged and unsigned payloads are parsed and stored (DCF-SEC-008).
+    SKIP_SIGNATURE_CHECK = "skip-signature-check"
 
 
 # How long the ACK_BEFORE_STORE variant waits before it stores what it already acknowledged.
@@ -43,4 +45,5 @@ VIOLATES: dict[Fault, tuple[str, ...]] = {
     Fault.GARBAGE_UNKNOWN: ("DCF-ERR-004",),
     Fault.IGNORE_SEPARATION: ("DCF-CFL-001", "DCF-CFL-002"),
     Fault.MERGED_ACKNOWLEDGEMENTS: ("DCF-RSP-001",),
+    Fault.SKIP_SIGNATURE_CHECK: ("DCF-SEC-008", "DCF-ENV-018"),
 }

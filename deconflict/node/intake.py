@@ -34,6 +34,7 @@ from deconflict.node.acknowledgement import build_acknowledgement, encode_facts
 from deconflict.node.faults import STORE_DELAY_S, Fault
 from deconflict.node.ledger import ChannelState, Facts, Ledger
 from deconflict.rpc.refusal import Refusal
+from deconflict.security.signing import SIGNATURE_BYTES, BadSignatureError, Signer, Verified, Verifier
 from deconflict.v1 import envelope_pb2
 
 
@@ -73,9 +74,13 @@ class Intake:
         clock: Callable[[], datetime],
         on_stored: StoredListener,
         on_storage_failure: Callable[[BaseException], None],
+        signer: Signer,
+        verifier: Verifier,
         faults: frozenset[Fault] = frozenset(),
     ) -> None:
         self._ledger = ledger
+        self._signer = signer
+        self._verifier = verifier
         self._journal = journal
         self._clock = clock
         self._on_stored = on_stored
@@ -104,7 +109,10 @@ class Intake:
         try:
             payload = checked_payload(signed, ENVELOPE_TYPE, "envelope")
             _check_signature_list(signed)
-            # (3) signatures: verified here once channels carry keys (DCF-SEC-008).
+        except PayloadError as error:
+            raise Refusal.invalid([(error.field, error.description)]) from None
+        verified = self._verified(signed, peer, now)  # (3)
+        try:
             message = decode_envelope(payload)  # (4)
         except PayloadError as error:
             raise Refusal.invalid([(error.field, error.description)]) from None
@@ -113,6 +121,10 @@ class Intake:
         except ValidationError as error:
             raise Refusal.from_validation(error, "") from None
         channel = self._channel(header, peer)  # (5)
+        try:  # the key that verified is the sender's on this channel (DCF-SEC-008, DCF-SEC-015)
+            Verifier.check_channel(verified, header.sender, channel.channel_id)
+        except BadSignatureError as error:
+            raise Refusal.unauthenticated(str(error)) from None
         channel.hear()  # the peer's request, or its node's answer to our Watch (DCF-HBT-006)
         if not channel.greeted and not fetched:  # (6)
             raise Refusal(
@@ -149,6 +161,12 @@ class Intake:
         except ValidationError as error:
             raise Refusal.from_validation(error, "") from None
         facts = self._ledger.check(channel, envelope, now)  # (12)
+        if not self._signer.can_sign(channel.channel_id, now):
+            # Stored, it could not be acknowledged with a valid signature (DCF-SEC-011, DCF-SEC-013).
+            raise Refusal(
+                grpc.StatusCode.UNAVAILABLE,
+                f"this node holds no signing key valid now on channel {channel.channel_id}; send it again later",
+            )
         record = Record(
             channel_id=channel.channel_id,
             direction=Direction.IN,
@@ -175,6 +193,15 @@ class Intake:
         inbound = Inbound(sha256=sha256, sequence=envelope.sequence, facts=facts, stored_time=now, position=position)
         self.inbound[channel.channel_id][envelope.message_id] = inbound
         return self._acknowledge(channel, envelope.message_id, envelope.sender, inbound)
+
+    def _verified(self, signed: envelope_pb2.SignedPayload, peer: str | None, now: datetime) -> Verified:
+        """(3) The signatures over the exact bytes received, before they are parsed (DCF-SEC-008, DCF-ENV-018)."""
+        if Fault.SKIP_SIGNATURE_CHECK in self._faults:
+            return ()
+        try:
+            return self._verifier.verify(signed, peer, now)
+        except BadSignatureError as error:
+            raise Refusal.unauthenticated(str(error)) from None
 
     def _store_later(self, record: Record, stored: Callable[[asyncio.Future[int]], None]) -> asyncio.Future[int]:
         """The ACK_BEFORE_STORE variant: the position the record will take, resolved at once so the
@@ -246,6 +273,8 @@ class Intake:
             position=position,
             stored_time=inbound.stored_time,
             facts=inbound.facts,
+            signer=self._signer,
+            now=self._clock(),
         )
 
     def _stored(
@@ -270,9 +299,18 @@ _KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]*")
 
 
 def _check_signature_list(signed: envelope_pb2.SignedPayload) -> None:
-    """The form of the signature list, whether or not the channel verifies signatures (DCF-LIM-023, DCF-LIM-002)."""
+    """The form of the signature list, before any is verified (DCF-SEC-010, DCF-LIM-023, DCF-LIM-002)."""
     if len(signed.signatures) > limits.MAX_SIGNATURES:
         raise PayloadError("envelope.signatures", f"must hold at most {limits.MAX_SIGNATURES} signatures")
+    seen: dict[str, int] = {}
     for index, signature in enumerate(signed.signatures):
-        if len(signature.key_id) > limits.MAX_IDENTIFIER or not _KEY_ID.fullmatch(signature.key_id):
+        key_id = signature.key_id
+        if len(key_id) > limits.MAX_IDENTIFIER or not _KEY_ID.fullmatch(key_id):
             raise PayloadError(f"envelope.signatures[{index}].key_id", "must be an identifier")
+        if key_id in seen:
+            raise PayloadError(
+                f"envelope.signatures[{index}].key_id", f"repeats the key_id of envelope.signatures[{seen[key_id]}]"
+            )
+        seen[key_id] = index
+        if len(signature.signature) != SIGNATURE_BYTES:
+            raise PayloadError(f"envelope.signatures[{index}].signature", f"must be {SIGNATURE_BYTES} bytes")

@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 
 import grpc
 
-from deconflict.client.peer import BadAnswerError, Delivery, PeerClient
+from deconflict.client.peer import BadAnswerError, Delivery, PeerClient, UnverifiedAnswerError
 from deconflict.client.retry import RefusedError, RetryPolicy
 from deconflict.journal.base import Direction, Record
 from deconflict.models.channel import Heartbeat, Liveness
@@ -103,7 +103,7 @@ class PeerLink:
         while True:
             try:
                 async with (
-                    PeerClient(self.channel.peer_address, tls=client_tls, timeout=5.0) as peer,
+                    PeerClient(self.channel.peer_address, tls=client_tls, timeout=5.0, verify=self._verify) as peer,
                     asyncio.TaskGroup() as group,
                 ):
                     # A task group, so that when one of them fails the others stop too, before the client closes.
@@ -173,6 +173,16 @@ class PeerLink:
             signed = envelope_pb2.SignedPayload.FromString(record.payload)
             try:
                 delivery = await WRITES[record.kind](peer, signed)
+            except UnverifiedAnswerError as error:
+                # An acknowledgement that does not verify is none (DCF-SEC-011): told once, the same bytes later.
+                self._heard()
+                text = (
+                    f"{self.channel.peer} acknowledged {record.kind} {record.message_id} without a valid signature "
+                    f"({error}); sending it again"
+                )
+                self._tell_once(f"unverified {record.message_id}", text, record.message_id)
+                await asyncio.sleep(self._pause())
+                continue
             except RefusedError as error:
                 self._heard(error)
                 await self._refused(error, record)
@@ -245,6 +255,10 @@ class PeerLink:
         """The first message in line was acknowledged or withdrawn: the next starts afresh."""
         self._retries = self._skews = 0
         self._told.clear()
+
+    def _verify(self, signed: envelope_pb2.SignedPayload) -> None:
+        """The peer's acknowledgement, verified with its keys before it is opened (DCF-SEC-011)."""
+        self.node.verifier.verify(signed, self.channel.peer, self.node.clock(), "acknowledgement")
 
     async def _refused(self, error: RefusedError, record: Record) -> None:
         reason = error.refusal.reason

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+import grpc
+
 from deconflict import limits
 from deconflict.bridge.envelope import open_acknowledgement, open_envelope, seal_envelope, signed_payload_to_proto
 from deconflict.client.peer import Delivery
@@ -38,6 +40,7 @@ from deconflict.node.ledger import ChannelState, Facts, Ledger, Outgoing, Subjec
 from deconflict.node.outbox import is_refusal, refusal_alert, refusal_record
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
 from deconflict.rpc.refusal import Refusal
+from deconflict.security.signing import Signer, Verifier
 from deconflict.v1 import envelope_pb2
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,16 @@ class Node:
         for fault in sorted(self.faults):
             log.warning("%s: running the FAULTY variant %r: for conformance testing only", self.party, fault.value)
         self.ledger = Ledger(self.party, channels, self.faults)
+        # Keys to sign with and to verify with, built once (DCF-SEC-006, DCF-SEC-008).
+        required = loaded.config.signing.required
+        agreements = [agreement.model for agreement in loaded.agreements.values()]
+        self.signer = Signer(self.party, loaded.signing_keys, agreements, required)
+        self.verifier = Verifier(self.party, agreements, required)
+        if not required:
+            log.warning("%s: signatures are not required: for local experiments only (DCF-SEC-014)", self.party)
+        for channel in channels:
+            if not self.signer.can_sign(channel.channel_id, clock()):
+                log.error("%s: no signing key is valid now on channel %s (DCF-SEC-013)", self.party, channel.channel_id)
         self.conflicts = ConflictIndex()
         self._journal: Journal | None = None
         self._intake: Intake | None = None
@@ -109,7 +122,16 @@ class Node:
         self._journal = open_journal(self.loaded.journal_path)
         # After the journal, whose lock keeps a second node off both files; the open alerts come back with it.
         self._alerts = AlertBook(alerts_path(self.loaded.journal_path))
-        self._intake = Intake(self.ledger, self._journal, self.clock, self._stored, self._storage_failed, self.faults)
+        self._intake = Intake(
+            self.ledger,
+            self._journal,
+            self.clock,
+            self._stored,
+            self._storage_failed,
+            self.signer,
+            self.verifier,
+            self.faults,
+        )
         replayed = self._replay()
         # The replayed state lives as long as the node: keep it out of every later collection, which
         # would otherwise walk millions of objects and stall the loop for seconds.
@@ -220,7 +242,13 @@ class Node:
             }
         )
         facts = self.ledger.check(channel, envelope, now)
-        signed = signed_payload_to_proto(seal_envelope(envelope))
+        if not self.signer.can_sign(channel.channel_id, now):
+            raise Refusal(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"{self.party} holds no signing key valid now on channel {channel.channel_id}: the agreement needs "
+                "a new key (DCF-SEC-013)",
+            )
+        signed = self._seal(channel, envelope, now)
         position = self.journal.append(_out_record(envelope, signed, facts, now))
         # After the journal took the record: it refuses a malformed one before the ledger has changed.
         self.ledger.apply(channel, envelope, facts, now)
@@ -286,6 +314,10 @@ class Node:
         position.add_done_callback(lambda done: self._refusal_stored(done, channel, record))
         return position
 
+    def _seal(self, channel: ChannelState, envelope: Envelope, now: datetime) -> envelope_pb2.SignedPayload:
+        """One of this node's envelopes as the exact bytes it sends, signed with its keys valid now (DCF-SEC-009)."""
+        return self.signer.sign(channel.channel_id, signed_payload_to_proto(seal_envelope(envelope)), now)
+
     def reoriginate(self, channel: ChannelState, message_id: str) -> asyncio.Future[int] | None:
         """Originate again one of this node's messages the peer refused for clock skew (DCF-ENV-026): the same body
         and sequence under a new message id and created_time, signed afresh, journaled (OUT) before it is sent
@@ -297,7 +329,7 @@ class Node:
         now = self.clock()
         outgoing = channel.outbox[index]
         envelope = outgoing.envelope.model_copy(update={"message_id": str(uuid.uuid4()), "created_time": now})
-        signed = signed_payload_to_proto(seal_envelope(envelope))
+        signed = self._seal(channel, envelope, now)
         position = self.journal.append(_out_record(envelope, signed, outgoing.facts, now))
         self._reoriginated(channel, index, envelope)
         # Once stored, a Watch under way streams the sequence again, now as this envelope (DCF-STR-004).
@@ -330,7 +362,8 @@ class Node:
             if outgoing.envelope.sequence == sequence:
                 continue
             envelope = outgoing.envelope.model_copy(update={"sequence": sequence})
-            signed = signed_payload_to_proto(seal_envelope(envelope))
+            # Signed afresh: new bytes; with no key valid now the peer refuses it, and the operator hears of it.
+            signed = self._seal(channel, envelope, now)
             position = self.journal.append(_out_record(envelope, signed, outgoing.facts, now))
             outgoing.envelope = envelope
             position.add_done_callback(partial(self._resealed, channel=channel, envelope=envelope, signed=signed))

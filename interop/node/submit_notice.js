@@ -12,6 +12,7 @@
 'use strict';
 
 const crypto = require('node:crypto');
+const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 
@@ -41,7 +42,7 @@ const USAGE = `usage: node submit_notice.js --address HOST:PORT --channel CHANNE
                            [--agreement-hash HEX] [--agreement-version N] [--sequence N] [--notice-id ID]
                            [--polygon "LAT,LNG LAT,LNG LAT,LNG ..."] [--start-in MINUTES] [--duration MINUTES]
                            [--frequency ID]... [--exercise] [--first-response] [--timeout SECONDS]
-                           [--proto-root DIR]
+                           [--key PEM_FILE --key-id ID] [--proto-root DIR]
 
   --address            the reference node's peer endpoint (plaintext gRPC, as \`deconflict serve\` runs today)
   --channel            the channel id of the agreement
@@ -59,6 +60,8 @@ const USAGE = `usage: node submit_notice.js --address HOST:PORT --channel CHANNE
   --exercise           send in MODE_EXERCISE instead of MODE_OPERATIONAL
   --first-response     stop at the first operational response, STANDBY included (default: wait for a final one)
   --timeout            seconds to wait for the node, from start to the response (default 30)
+  --key                this party's Ed25519 private key (PKCS#8 PEM): the envelope is signed with it
+  --key-id             the key's key_id in the agreement (with --key; without both, the envelope goes unsigned)
   --proto-root         the folder holding deconflict/v1/*.proto (default: ../../proto from this file)`;
 
 function parseCommandLine(argv) {
@@ -80,6 +83,8 @@ function parseCommandLine(argv) {
       exercise: { type: 'boolean', default: false },
       'first-response': { type: 'boolean', default: false },
       timeout: { type: 'string', default: '30' },
+      key: { type: 'string' },
+      'key-id': { type: 'string' },
       'proto-root': { type: 'string', default: path.resolve(__dirname, '..', '..', 'proto') },
       help: { type: 'boolean', default: false },
     },
@@ -90,6 +95,9 @@ function parseCommandLine(argv) {
   }
   for (const name of ['address', 'channel', 'party', 'recipient']) {
     if (!values[name]) throw new UsageError(`--${name} is required`);
+  }
+  if ((values.key === undefined) !== (values['key-id'] === undefined)) {
+    throw new UsageError('--key and --key-id go together');
   }
   const hash = values['agreement-hash'];
   if (hash !== undefined && !/^[0-9a-fA-F]{64}$/.test(hash)) {
@@ -111,6 +119,8 @@ function parseCommandLine(argv) {
     mode: values.exercise ? 'MODE_EXERCISE' : 'MODE_OPERATIONAL',
     firstResponse: values['first-response'],
     timeoutSeconds: number(values, 'timeout'),
+    signingKey: values.key === undefined ? null : crypto.createPrivateKey(fs.readFileSync(values.key)),
+    keyId: values['key-id'] || null,
     protoRoot: values['proto-root'],
   };
 }
@@ -372,8 +382,19 @@ function sealNotice(options, schema, notice) {
     notice,
   };
   const payload = schema.Envelope.serialize(envelope);
-  // Signatures are verified once channels carry keys (DCF-SEC-006); a node serving plaintext accepts none.
-  return { envelope, signed: { payload_type: ENVELOPE_TYPE, payload, signatures: [] } };
+  // Signed over these exact bytes (DCF-SEC-009) by the sender's key in the agreement (DCF-SEC-006).
+  const signatures = options.signingKey
+    ? [{ key_id: options.keyId, signature: crypto.sign(null, pae(ENVELOPE_TYPE, payload), options.signingKey) }]
+    : [];
+  return { envelope, signed: { payload_type: ENVELOPE_TYPE, payload, signatures } };
+}
+
+// What a signature covers (DCF-SEC-007): "DSSEv1", the length of the type in bytes and the type, the length of
+// the payload and the payload, separated by spaces, the lengths in ASCII decimal.
+function pae(type, payload) {
+  const kind = Buffer.from(type, 'utf8');
+  const body = Buffer.from(payload);
+  return Buffer.concat([Buffer.from(`DSSEv1 ${kind.length} `), kind, Buffer.from(` ${body.length} `), body]);
 }
 
 // The first level: stored durably, at a journal position; says nothing about the flight (DCF-ACK-001).

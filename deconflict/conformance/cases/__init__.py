@@ -14,5 +14,6 @@ from deconflict.conformance.cases import (  # noqa: F401  (each module registers
     notice,
     overview,
     security,
+    signing,
     timing,
 )

@@ -27,7 +27,6 @@ import deconflict
 from deconflict.client.retry import RefusedError
 from deconflict.conformance.case import CaseFailedError, CaseSkippedError, case, expect
 from deconflict.conformance.session import Session
-from deconflict.models.envelope import ENVELOPE_TYPE
 from deconflict.node.link import WRITES
 from deconflict.rpc.refusal import refusal_from_rpc_error
 from deconflict.v1 import (
@@ -296,7 +295,7 @@ def _undecodable_request(s: Session, v: Vector) -> tuple[str, bytes, str]:
         data, kind = _embedded(parent, field, data, around), parent
     if kind == "deconflict.v1.Envelope":
         # A payload that does not decode is refused naming envelope.payload (DCF-ENV-019).
-        signed = envelope_pb2.SignedPayload(payload_type=ENVELOPE_TYPE, payload=data)
+        signed = s.seal(data)
         request = notice_service_pb2.SubmitNoticeRequest(envelope=signed)
         return "deconflict.v1.SubmitNoticeRequest", request.SerializeToString(), "envelope.payload"
     return kind, data, ""

@@ -57,7 +57,7 @@ async def unknown_fields(s: Session) -> None:
     inner = message.notice.SerializeToString(deterministic=True) + _unknown_field(9001, 7)
     message.notice.ParseFromString(inner)
     payload = message.SerializeToString(deterministic=True) + _unknown_field(9002, 42)
-    signed = envelope_pb2.SignedPayload(payload_type="deconflict.v1.Envelope", payload=payload)
+    signed = s.seal(payload)
     delivered = await s.deliver(signed)
     records = {o.position: o for o in await s.observed()}
     stored = records.get(delivered.acknowledgement.journal_position)

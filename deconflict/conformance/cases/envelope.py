@@ -80,7 +80,7 @@ async def sent_envelopes(s: Session) -> list[envelope_pb2.Envelope]:
     return [record.envelope for record in await s.observed() if record.sent]
 
 
-def padded(signed: envelope_pb2.SignedPayload, size: int) -> envelope_pb2.SignedPayload:
+def padded(s: Session, signed: envelope_pb2.SignedPayload, size: int) -> envelope_pb2.SignedPayload:
     """The same envelope with an unknown field appended so that its payload is exactly `size` bytes.
 
     A receiver accepts fields it does not know (DCF-CMP-001), so this is still a valid message."""
@@ -88,7 +88,7 @@ def padded(signed: envelope_pb2.SignedPayload, size: int) -> envelope_pb2.Signed
     for length in range(max(0, size - len(signed.payload) - len(tag) - 5), size):
         extra = tag + _varint(length) + b"p" * length
         if len(signed.payload) + len(extra) == size:
-            return envelope_pb2.SignedPayload(payload_type=signed.payload_type, payload=signed.payload + extra)
+            return s.seal(signed.payload + extra, signed.payload_type)
     raise ValueError(f"cannot pad a payload of {len(signed.payload)} bytes to {size}")
 
 
@@ -325,8 +325,8 @@ async def request_and_payload(s: Session) -> None:
                        grpc.StatusCode.INVALID_ARGUMENT, field="envelope")  # fmt: skip
     faults: list[tuple[str, str, Callable[[envelope_pb2.SignedPayload], object]]] = [
         ("an empty payload", "envelope.payload", lambda p: setattr(p, "payload", b"")),
-        ("a payload of 1 MiB + 1 byte", "envelope.payload", lambda p: p.CopyFrom(padded(p, (1 << 20) + 1))),
-        ("undecodable payload bytes", "envelope.payload", lambda p: setattr(p, "payload", b"\xff\xff\xff\xff")),
+        ("a payload of 1 MiB + 1 byte", "envelope.payload", lambda p: p.CopyFrom(padded(s, p, (1 << 20) + 1))),
+        ("undecodable payload bytes", "envelope.payload", lambda p: p.CopyFrom(s.seal(b"\xff\xff\xff\xff"))),
         ("another payload_type", "envelope.payload_type", lambda p: setattr(p, "payload_type", "x.Other")),
     ]
     for what, field, spoil in faults:
@@ -338,7 +338,7 @@ async def request_and_payload(s: Session) -> None:
         except CaseFailedError as failure:
             raise CaseFailedError(f"{failure.expected} for {what}", failure.got) from None
     # A payload of exactly 1 MiB is within the bound, and the transport carries it (DCF-LIM-006).
-    await s.deliver(padded(s.envelope("notice", s.notice()), 1 << 20))
+    await s.deliver(padded(s, s.envelope("notice", s.notice()), 1 << 20))
 
 
 @case("envelope.unknown_channel_not_found", "DCF-ENV-020")

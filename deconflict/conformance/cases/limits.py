@@ -137,7 +137,7 @@ async def invalid_utf8(s: Session) -> None:
     marker = "MARKMARK"
     signed = s.envelope("notice", s.notice().model_copy(update={"remarks": marker}))
     broken = signed.payload.replace(marker.encode(), b"\xff\xfe\xc0\xaf\xed\xa0\x80\xff")
-    spoilt = envelope_pb2.SignedPayload(payload_type=signed.payload_type, payload=broken)
+    spoilt = s.seal(broken, signed.payload_type)
     refused = await s.refusal(s.peer.submit_notice(spoilt))
     refused_as(refused, grpc.StatusCode.INVALID_ARGUMENT)
     request = notice_service_pb2.GetNoticeRequest(channel_id=s.channel_id, notice_id=marker).SerializeToString()
@@ -163,9 +163,10 @@ async def signatures(s: Session) -> None:
     refused = await s.refusal(s.deliver(signed))
     refused_as(refused, grpc.StatusCode.INVALID_ARGUMENT, field="envelope.signatures")
     signed = s.envelope("notice", s.notice())
-    signed.signatures.add(key_id="not an id", signature=bytes(64))
+    signed.signatures.add(key_id="not an id", signature=bytes(64))  # after the suite's own, if it signs
     refused = await s.refusal(s.deliver(signed))
-    refused_as(refused, grpc.StatusCode.INVALID_ARGUMENT, field="envelope.signatures[0].key_id")
+    last = len(signed.signatures) - 1
+    refused_as(refused, grpc.StatusCode.INVALID_ARGUMENT, field=f"envelope.signatures[{last}].key_id")
 
 
 # -- 12.2: geometry and notices ---------------------------------------------------------------------------------
