@@ -157,7 +157,7 @@ def write_configs(
         agreement = "agreement.toml"
         if party in (agreement_of or {}):
             agreement = f"{party}.agreement.toml"
-            (folder / agreement).write_text((agreement_of or {})[party])
+            (folder / agreement).write_text((agreement_of or {})[party] + keys)  # its keys are the same
         (folder / f"{party}.toml").write_text(
             f'party = "{party}"\nlisten = "127.0.0.1:{port}"\njournal = "{party}.journal"\npolicy = "{policy}"\n'
             f"{security}"

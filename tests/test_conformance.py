@@ -56,7 +56,13 @@ def write_node(folder: Path, faults: tuple[Fault, ...] = (), *, tls: bool = Fals
             f'party_ca = "pki/{PARTY}/ca.crt"\nca = "pki/{SUITE}/ca.crt"\nca_key = "pki/{SUITE}/ca.key"\n'
         )
     else:
-        security, peer_ca, clients, features, suite = "insecure = true\n\n", "", "", '["core", "streaming"]', ""
+        security, peer_ca, clients, features, suite = (
+            "insecure = true\n\n",
+            "",
+            "",
+            '["core", "streaming", "signing"]',
+            "",
+        )
     (folder / "node.toml").write_text(
         f'party = "{PARTY}"\nlisten = "127.0.0.1:0"\njournal = "node.journal"\n{security}'
         f'[[channels]]\npeer = "{SUITE}"\npeer_address = ""\nagreement = "agreement.toml"\n{peer_ca}\n'

@@ -31,6 +31,7 @@ from deconflict.journal.base import Direction, Entry
 from deconflict.models.envelope import Envelope, Mode
 from deconflict.models.response import DialogueState
 from deconflict.node.link import WRITES
+from deconflict.node.node import utc_now
 from deconflict.node.server import NodeServer
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
 from deconflict.v1 import envelope_pb2
@@ -108,7 +109,8 @@ async def test_an_acknowledgement_of_something_else_leaves_the_message_unacknowl
             if len(attempts) > 2:
                 return signed
             wrong = open_acknowledgement(signed).model_copy(update={field: WRONG[field]})
-            return signed_payload_to_proto(seal_acknowledgement(wrong))
+            # Signed by us-dod, so that what is wrong is the field, not the signature (DCF-SEC-011).
+            return pair.us.node.signer.sign(CHANNEL, signed_payload_to_proto(seal_acknowledgement(wrong)), utc_now())
 
         monkeypatch.setattr(intake, "_acknowledge", spoiled)
         sent = await file(pair.ru_address)

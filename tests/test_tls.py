@@ -45,6 +45,7 @@ from tests.nodes import (
     AGREEMENT,
     CHANNEL,
     RU,
+    TEST_KEYS,
     US,
     PeerSide,
     journal_entries,
@@ -127,9 +128,12 @@ async def ru_node(
         f'key = "pki/{RU}/node.key"',
         f'ca = "pki/{RU}/ca.crt"',
     ]
+    # Signed as every node is: ru-mod's test key, and a peer's key under its name (DCF-SEC-006).
+    keys = "".join(TEST_KEYS[party].party_key_toml(party) for party in (RU, US))
+    TEST_KEYS[RU].write(folder / f"{RU}.key")
     for peer in channels:
         agreement = f"agreement-{peer}.toml"
-        text = AGREEMENT.format(notice_timer=60, heartbeat=1).replace(US, peer)
+        text = (AGREEMENT.format(notice_timer=60, heartbeat=1) + keys).replace(US, peer)
         (folder / agreement).write_text(text)
         lines += [
             "[[channels]]",
@@ -138,6 +142,7 @@ async def ru_node(
             f'agreement = "{agreement}"',
             f'peer_ca = "pki/{peer}/ca.crt"',
         ]
+    lines += ["[[signing.keys]]", f'key_id = "{TEST_KEYS[RU].key_id}"', f'file = "{RU}.key"']
     if testing_clients:
         lines += ["[testing]", "enabled = true", f"clients = [{', '.join(repr(c) for c in testing_clients)}]"]
     config = folder / "ru-mod.toml"
@@ -296,7 +301,8 @@ async def test_an_envelope_whose_sender_is_not_the_tls_identity_is_refused_dcf_s
         async with peer_of(node.address, tls=node.tls(TR), party=TR, channel_id=TR_CHANNEL):
             pass
         async with peer_of(node.address, tls=node.tls(US)) as us:
-            posing = PeerSide(us.client, party=TR, channel_id=TR_CHANNEL)
+            # Signed with us-dod's own key, so that the signature holds and the sender is what is refused.
+            posing = PeerSide(us.client, party=TR, channel_id=TR_CHANNEL, key=TEST_KEYS[US])
             forged = posing.envelope("notice", sortie("tr-mod/0001", owner=TR))
             refused = await refusal_of(posing.deliver(forged))
             assert (refused.code, refused.reason) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_PEER")
