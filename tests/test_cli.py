@@ -222,10 +222,14 @@ def converse(nodes: Served, live: subprocess.Popen[str], tmp_path: Path) -> None
 
     eventually(us_has_it, "the notice and the STANDBY in us-dod's journal")
 
-    status = deconflict("status", "--node", nodes.us)
-    assert status.returncode == 0, status.stderr
-    assert re.search(r"greeted\W+yes", status.stdout), status.stdout
-    assert re.search(r"peer\W+ru-mod at " + re.escape(nodes.ru), status.stdout)
+    # ru-mod's Hello may come after us-dod fetched the notice itself, having heard of it in a heartbeat (DCF-HBT-005).
+    def greeted() -> bool:
+        status = deconflict("status", "--node", nodes.us)
+        assert status.returncode == 0, status.stderr
+        assert re.search(r"peer\W+ru-mod at " + re.escape(nodes.ru), status.stdout), status.stdout
+        return bool(re.search(r"greeted\W+yes", status.stdout))
+
+    eventually(greeted, "us-dod greeted by ru-mod")
 
     answered = deconflict("respond", "ru-mod/cli/hama-1", "--kind", "ACCEPT", "--node", nodes.us)
     assert answered.returncode == 0, answered.stderr
