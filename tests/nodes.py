@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import socket
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from deconflict.bridge.envelope import (
     decode_envelope,
@@ -42,7 +46,9 @@ from deconflict.models.notice import (
 from deconflict.node.config import load_config
 from deconflict.node.node import utc_now
 from deconflict.node.server import NodeServer
+from deconflict.node.signer import CheckpointSigner
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
+from deconflict.transparency.note import public_key_bytes
 from deconflict.v1 import channel_service_pb2, envelope_pb2
 
 RU, US = "ru-mod", "us-dod"
@@ -91,6 +97,21 @@ overrides = ["ROUTINE"]
 """
 
 
+def checkpoint_key(party: str) -> CheckpointSigner:
+    """A party's test-only checkpoint key: from a fixed, public seed, so that a restarted node has the same."""
+    seed = hashlib.sha256(f"deconflict test checkpoint key of {party}".encode()).digest()
+    return CheckpointSigner(party, f"{party}-1", Ed25519PrivateKey.from_private_bytes(seed))
+
+
+def agreement_keys() -> str:
+    """The `[[keys]]` of the agreement: the public half of each party's checkpoint key."""
+    return "".join(
+        f'\n[[keys]]\nkey_id = "{key.key_id}"\nparty = "{party}"\nvalid_from = 2015-10-20T00:00:00Z\n'
+        f'ed25519_public_key = "{base64.b64encode(public_key_bytes(key.private_key)).decode()}"\n'
+        for party, key in ((party, checkpoint_key(party)) for party in (RU, US))
+    )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -115,13 +136,16 @@ def write_configs(
     heartbeat: int = 1,
     policy_ru: str = "automatic",
     peer_addresses: dict[str, str] | None = None,
+    keys: bool = False,
 ) -> tuple[Path, Path, int, int]:
     """Agreement and node configs for both parties; their ports are chosen now, so each knows the other's.
 
     `peer_addresses` replaces, per party, the address its node calls its peer at: "" for a node that never
     calls its peer (a test acts as the peer), or a proxy's address to put a cuttable link in between.
+    `keys`: the agreement holds each party's checkpoint key (checkpoint_key), for nodes built with it.
     """
-    (folder / "agreement.toml").write_text(AGREEMENT.format(notice_timer=notice_timer, heartbeat=heartbeat))
+    agreement = AGREEMENT.format(notice_timer=notice_timer, heartbeat=heartbeat)
+    (folder / "agreement.toml").write_text(agreement + (agreement_keys() if keys else ""))
     ru_port, us_port = free_port(), free_port()
     for party, port, peer, peer_port, policy in (
         (RU, ru_port, US, us_port, policy_ru),
@@ -154,7 +178,9 @@ async def start_all(servers: list[NodeServer]) -> bool:
 async def two_nodes(folder: Path, **options: object) -> AsyncIterator[Pair]:
     for _ in range(ATTEMPTS):
         ru_config, us_config, ru_port, us_port = write_configs(folder, **options)  # type: ignore[arg-type]
-        ru, us = NodeServer(load_config(ru_config)), NodeServer(load_config(us_config))
+        keys = bool(options.get("keys"))
+        ru = NodeServer(load_config(ru_config), checkpoint_key=checkpoint_key(RU) if keys else None)
+        us = NodeServer(load_config(us_config), checkpoint_key=checkpoint_key(US) if keys else None)
         if await start_all([ru, us]):
             break
     else:
@@ -241,7 +267,8 @@ async def one_node(folder: Path, *, party: str = RU, **options: Any) -> AsyncIte
     for _ in range(ATTEMPTS):
         ru_config, us_config, ru_port, us_port = write_configs(folder, peer_addresses=addresses, **options)
         config, port = (ru_config, ru_port) if party == RU else (us_config, us_port)
-        holder = Single(NodeServer(load_config(config)), f"127.0.0.1:{port}", folder, config)
+        key = checkpoint_key(party) if options.get("keys") else None
+        holder = Single(NodeServer(load_config(config), checkpoint_key=key), f"127.0.0.1:{port}", folder, config)
         if await start_all([holder.server]):
             break
     else:
@@ -264,7 +291,7 @@ async def restart(server: NodeServer, *, backup: Path | None = None, journal: Pa
         copy_journal(loaded.journal_path, backup)
     if journal is not None:
         copy_journal(journal, loaded.journal_path)
-    again = NodeServer(loaded, server.node.clock)
+    again = NodeServer(loaded, server.node.clock, server.checkpoint_key)
     await again.start()
     return again
 

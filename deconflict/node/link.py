@@ -28,6 +28,7 @@ from deconflict.node.ledger import ChannelState
 from deconflict.node.node import Node
 from deconflict.node.outbox import definitive
 from deconflict.node.reconcile import UNREACHABLE, reconcile
+from deconflict.node.witness import Witness
 from deconflict.operator.v1.operator_service_pb2 import AlertKind
 from deconflict.v1 import envelope_pb2
 
@@ -64,6 +65,7 @@ class PeerLink:
         self._greeted = False  # the peer accepted our Hello on the current connection
         self._heard: float | None = None  # when the peer last answered a heartbeat; None: UNKNOWN (DCF-HBT-006)
         self._reconcile_due = False  # a Hello succeeded or a DOWN peer answered: trade checklists (DCF-CHK-001)
+        self._witness = Witness(node, channel)  # the peer's journal, beside the heartbeats (DCF-JNL-009)
 
     async def run(self) -> None:
         """Until cancelled: connect, greet, deliver and beat; reconnect after any failure."""
@@ -75,6 +77,7 @@ class PeerLink:
                     # A task group, so that when one of them fails the other stops too, before the client closes.
                     group.create_task(self._deliver(peer))
                     group.create_task(self._beat(peer))
+                    group.create_task(self._witness.run(peer, lambda: self._greeted))
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the link must outlive any single failure; the reason is logged

@@ -38,6 +38,7 @@ from deconflict.node.intake import Intake, Stored
 from deconflict.node.ledger import ChannelState, Facts, Ledger, Outgoing, Subject
 from deconflict.node.outbox import is_refusal, refusal_alert, refusal_record
 from deconflict.node.signer import CheckpointSigner, checkpoint_signer
+from deconflict.node.witness import WitnessStore, witness_path
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
 from deconflict.rpc.refusal import Refusal
 from deconflict.v1 import envelope_pb2
@@ -93,6 +94,7 @@ class Node:
         self._alerts: AlertBook | None = None
         # Each channel's journal as the peer checks it: trees, and the checkpoints signed of them (DCF-JNL-005..008).
         self.trees = JournalTrees(self.party, checkpoint_signer(loaded, checkpoint_key), clock)
+        self._witnessed: WitnessStore | None = None
 
     def _address_of(self, peer: str) -> str:
         return next(c.peer_address for c in self.config.channels if c.peer == peer)
@@ -112,6 +114,11 @@ class Node:
         assert self._alerts is not None, "the node is not started"
         return self._alerts
 
+    @property
+    def witnessed(self) -> WitnessStore:
+        assert self._witnessed is not None, "the node is not started"
+        return self._witnessed
+
     # -- life
 
     async def start(self) -> None:
@@ -119,6 +126,7 @@ class Node:
         self._journal.on_durable = self.trees.durable
         # After the journal, whose lock keeps a second node off both files; the open alerts come back with it.
         self._alerts = AlertBook(alerts_path(self.loaded.journal_path))
+        self._witnessed = WitnessStore(witness_path(self.loaded.journal_path))
         self._intake = Intake(self.ledger, self._journal, self.clock, self._stored, self._storage_failed, self.faults)
         replayed = self._replay()
         # The replayed state lives as long as the node: keep it out of every later collection, which
@@ -132,6 +140,8 @@ class Node:
         # After the journal: the last messages it makes durable may still raise alerts.
         if self._alerts is not None:
             await self._alerts.close()
+        if self._witnessed is not None:
+            await self._witnessed.close()
 
     def _replay(self) -> int:
         count = 0

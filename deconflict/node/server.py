@@ -25,6 +25,7 @@ from deconflict.node.services.operator import OperatorService
 from deconflict.node.services.testing import TestControlService
 from deconflict.node.signer import CheckpointSigner
 from deconflict.node.timers import run_timers
+from deconflict.node.witness import remove_witness
 from deconflict.operator.v1 import operator_service_pb2
 from deconflict.rpc.handlers import behaviours_of, service_handler
 from deconflict.rpc.server import bind, build_server, serve_until_signal, shutdown
@@ -123,6 +124,7 @@ class NodeServer:
         loaded = self.node.loaded
         remove_journal(loaded.journal_path)
         remove_alerts(loaded.journal_path)
+        remove_witness(loaded.journal_path)
         channels = [channel.model_copy(update={"peer_address": peer_address}) for channel in loaded.config.channels]
         config = loaded.config.model_copy(update={"policy": policy, "channels": channels})
         self.node = Node(replace(loaded, config=config), self._clock, self.checkpoint_key)

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from deconflict.node.config import LoadedConfig
 from deconflict.transparency.checkpoint import Checkpoint, SignedCheckpoint, key_name, sign_checkpoint
 from deconflict.transparency.cosignature import cosign
-from deconflict.transparency.note import NoteSignature
+from deconflict.transparency.note import NoteSignature, public_key_bytes
 
 __all__ = ["CheckpointSigner", "checkpoint_signer"]
 
@@ -32,6 +32,10 @@ class CheckpointSigner:
     def name(self) -> str:
         """The note key name, `deconflict.v1/<party id>/<key id>`."""
         return key_name(self.party, self.key_id)
+
+    @property
+    def public_key(self) -> bytes:
+        return public_key_bytes(self.private_key)
 
     def sign(self, checkpoint: Checkpoint) -> SignedCheckpoint:
         return sign_checkpoint(checkpoint, self.party, self.key_id, self.private_key)
