@@ -159,7 +159,7 @@ BAD_REQUESTS = [
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize(("method", "arguments", "code", "field"), BAD_REQUESTS)
-async def test_bad_journal_requests_are_refused_with_the_field_at_fault_dcf_jnl_008_dcf_err_016(
+async def test_bad_journal_requests_are_refused_with_the_field_at_fault_dcf_jnl_015_dcf_err_016(
     tmp_path: Path, method: str, arguments: tuple[object, ...], code: grpc.StatusCode, field: str | None
 ) -> None:
     async with one_node(tmp_path, keys=True) as single, peer_of(single.address) as side:
@@ -170,7 +170,7 @@ async def test_bad_journal_requests_are_refused_with_the_field_at_fault_dcf_jnl_
 
 
 @pytest.mark.asyncio
-async def test_cosignatures_that_do_not_verify_are_refused_dcf_jnl_009(tmp_path: Path) -> None:
+async def test_cosignatures_that_do_not_verify_are_refused_dcf_jnl_009_dcf_jnl_015(tmp_path: Path) -> None:
     async with one_node(tmp_path, keys=True) as single, peer_of(single.address) as side:
         await notices(side, 1)
         served = (await side.client.get_checkpoint(CHANNEL)).checkpoint
@@ -190,7 +190,7 @@ async def test_cosignatures_that_do_not_verify_are_refused_dcf_jnl_009(tmp_path:
 
 
 @pytest.mark.asyncio
-async def test_journal_reads_come_after_hello_and_need_a_key_dcf_err_016_dcf_jnl_006(tmp_path: Path) -> None:
+async def test_journal_reads_come_after_hello_and_need_a_key_dcf_err_016_dcf_jnl_015(tmp_path: Path) -> None:
     async with one_node(tmp_path, keys=True) as single, peer_of(single.address, greet=False) as stranger:
         client = stranger.client
         for call in (
