@@ -623,12 +623,19 @@ Global___CosignRequest: _TypeAlias = CosignRequest  # noqa: Y015
 class CosignResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    COSIGNED_SIZE_FIELD_NUMBER: _builtins.int
+    cosigned_size: _builtins.int
+    """The size of the largest checkpoint of the journal that the serving party
+    keeps cosigned by the caller (that of the request, or a larger one).
+    """
     def __init__(
         self,
+        *,
+        cosigned_size: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cosigned_size", b"cosigned_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -81,8 +81,9 @@ async def cosigned(node: Node, request: pb.CosignRequest, context: Context) -> p
     # Kept: this node's signature and the peer's verified cosignatures, nothing else the request carried.
     own = tuple(line for line in note.signatures if line.name in signed.signed_by)
     kept = Note(note.text, (*own, *(cosignature.line for cosignature in found)))
-    await node.witnessed.keep_cosignature(SignedCheckpoint(stated, kept, node.party, signed.signed_by), node.clock())
-    return pb.CosignResponse()
+    store = node.witnessed
+    await store.keep_cosignature(SignedCheckpoint(stated, kept, node.party, signed.signed_by), node.clock())
+    return pb.CosignResponse(cosigned_size=store.cosignatures[origin].checkpoint.size)
 
 
 def _cosigned_note(request: pb.CosignRequest) -> Note:
