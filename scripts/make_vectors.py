@@ -63,12 +63,20 @@ from deconflict.models.channel import (
     VersionRange,
 )
 from deconflict.models.channel_service import (
+    CosignRequest,
+    CosignResponse,
     ExchangeChecklistRequest,
     ExchangeChecklistResponse,
     ExchangeRequest,
     ExchangeResponse,
     GetAgreementRequest,
     GetAgreementResponse,
+    GetCheckpointRequest,
+    GetCheckpointResponse,
+    GetConsistencyProofRequest,
+    GetConsistencyProofResponse,
+    GetInclusionProofRequest,
+    GetInclusionProofResponse,
     HeartbeatRequest,
     HeartbeatResponse,
     HelloRequest,
@@ -170,6 +178,9 @@ from deconflict.models.response import (
     ResponseTimeout,
     UnableReason,
 )
+from deconflict.transparency.checkpoint import Checkpoint, journal_origin, key_name, sign_checkpoint
+from deconflict.transparency.cosignature import cosign
+from deconflict.transparency.merkle import MerkleTree
 from deconflict.v1 import channel_pb2, conference_pb2, envelope_pb2, geometry_pb2, notice_pb2, response_pb2
 
 _T = TypeVar("_T")
@@ -2128,6 +2139,74 @@ def add_valid(vectors: Vectors) -> None:
         "a refusal on the stream, which goes on",
         "DCF-STR-008",
         "DCF-STR-009",
+    )
+
+    # The journal: ru-mod's journal of the channel, of the envelopes it sent, as us-dod witnesses it.
+    journal = MerkleTree.of_entries(
+        proto_of(item.signed).SerializeToString() for key, item in sorted(sent.items()) if key[0] == RU
+    )
+    checkpoint = sign_checkpoint(
+        Checkpoint(journal_origin(CHANNEL, RU), journal.size, journal.root(), int(utc(20, 12).timestamp())),
+        RU,
+        KEY_IDS[RU],
+        _key(RU),
+    )
+    note = checkpoint.encode().encode()
+    cosignature = cosign(checkpoint, key_name(US, KEY_IDS[US]), _key(US), int(utc(20, 12).timestamp()) + 1)
+    add(
+        "GetCheckpointRequest",
+        GetCheckpointRequest(channel_id=CHANNEL),
+        "us-dod asks for ru-mod's checkpoint",
+        "DCF-JNL-015",
+    )
+    add(
+        "GetCheckpointResponse",
+        GetCheckpointResponse(checkpoint=note),
+        f"ru-mod's checkpoint of its journal of {journal.size} entries, signed with its key",
+        "DCF-JNL-006",
+        "DCF-JNL-015",
+    )
+    add(
+        "GetConsistencyProofRequest",
+        GetConsistencyProofRequest(channel_id=CHANNEL, first_size=2, second_size=journal.size),
+        "the proof that ru-mod's journal of 2 entries is the start of its journal now",
+        "DCF-JNL-008",
+        "DCF-JNL-015",
+    )
+    add(
+        "GetConsistencyProofResponse",
+        GetConsistencyProofResponse(proof=journal.consistency_proof(2, journal.size)),
+        "RFC 9162 PROOF(2, D[n]) of ru-mod's journal",
+        "DCF-JNL-008",
+        "DCF-JNL-015",
+    )
+    add(
+        "GetInclusionProofRequest",
+        GetInclusionProofRequest(channel_id=CHANNEL, index=1, tree_size=journal.size),
+        "the proof of ru-mod's entry 1, an acknowledgement's journal_position",
+        "DCF-JNL-008",
+        "DCF-JNL-012",
+        "DCF-JNL-015",
+    )
+    add(
+        "GetInclusionProofResponse",
+        GetInclusionProofResponse(proof=journal.inclusion_proof(1, journal.size)),
+        "RFC 9162 PATH(1, D[n]) of ru-mod's journal",
+        "DCF-JNL-008",
+        "DCF-JNL-015",
+    )
+    add(
+        "CosignRequest",
+        CosignRequest(channel_id=CHANNEL, checkpoint=note, cosignatures=[cosignature.line().encode()]),
+        "us-dod returns its cosignature of ru-mod's checkpoint",
+        "DCF-JNL-009",
+        "DCF-JNL-015",
+    )
+    add(
+        "CosignResponse",
+        CosignResponse(cosigned_size=journal.size),
+        "ru-mod keeps us-dod's cosignature of that checkpoint",
+        "DCF-JNL-015",
     )
 
 

@@ -44,6 +44,7 @@ from deconflict.models.notice import (
 from deconflict.node.config import load_config
 from deconflict.node.node import utc_now
 from deconflict.node.server import NodeServer
+from deconflict.node.signer import CheckpointSigner
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
 from deconflict.security.credentials import ClientTls, operator_tls
 from deconflict.security.pki import add_operator, init_party
@@ -98,6 +99,12 @@ use = "GUARD"
 category = "EMERGENCY"
 overrides = ["ROUTINE"]
 """
+
+
+def checkpoint_key(party: str) -> CheckpointSigner:
+    """A party's checkpoint key: its TEST_KEYS signing key, as a node takes it from its configuration."""
+    key = TEST_KEYS[party]
+    return CheckpointSigner(party, key.key_id, key.private_key)
 
 
 def free_port() -> int:
@@ -214,9 +221,11 @@ async def start_all(servers: list[NodeServer]) -> bool:
 
 @asynccontextmanager
 async def two_nodes(folder: Path, **options: object) -> AsyncIterator[Pair]:
+    options.pop("keys", None)  # every node signs its checkpoints with its signing key now
     for _ in range(ATTEMPTS):
         ru_config, us_config, ru_port, us_port = write_configs(folder, **options)  # type: ignore[arg-type]
-        ru, us = NodeServer(load_config(ru_config)), NodeServer(load_config(us_config))
+        ru = NodeServer(load_config(ru_config))
+        us = NodeServer(load_config(us_config))
         if await start_all([ru, us]):
             break
     else:
@@ -300,6 +309,7 @@ class Single:
 async def one_node(folder: Path, *, party: str = RU, **options: Any) -> AsyncIterator[Single]:
     """A node for `party` alone, listening on loopback; its peer address is empty, so no link runs."""
     addresses = {RU: "", US: ""}
+    options.pop("keys", None)  # every node signs its checkpoints with its signing key now
     for _ in range(ATTEMPTS):
         ru_config, us_config, ru_port, us_port = write_configs(folder, peer_addresses=addresses, **options)
         config, port = (ru_config, ru_port) if party == RU else (us_config, us_port)
@@ -326,7 +336,7 @@ async def restart(server: NodeServer, *, backup: Path | None = None, journal: Pa
         copy_journal(loaded.journal_path, backup)
     if journal is not None:
         copy_journal(journal, loaded.journal_path)
-    again = NodeServer(loaded, server.node.clock)
+    again = NodeServer(loaded, server.node.clock, server.checkpoint_key)
     await again.start()
     return again
 

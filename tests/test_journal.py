@@ -31,6 +31,7 @@ from deconflict.journal import (
     read_journal,
 )
 from deconflict.journal import sqlite as journal_sqlite
+from deconflict.transparency.merkle import leaf_hash
 from tests.journal_writer import payload_for
 
 WRITER_SCRIPT = Path(__file__).with_name("journal_writer.py")
@@ -125,6 +126,40 @@ async def test_concurrent_appends_get_gap_free_positions_in_call_order(path: Pat
     entries = await reopen_entries(path)
     assert [entry.record.message_id for entry in entries] == called
     assert [entry.position for entry in entries] == list(range(500))
+
+
+@pytest.mark.asyncio
+async def test_each_channel_numbers_its_own_entries_and_gets_their_leaves_once_durable_dcf_jnl_005(
+    path: Path,
+) -> None:
+    """Entries of two channels interleaved: each channel's index counts its own entries, at append time and across
+    a reopen; the writer hands each entry's leaf hash back, in order, before the append's future resolves."""
+    channels = ["channel-a", "channel-b", "channel-a", "channel-a", "channel-b"]
+    journal = open_journal(path)
+    heard: list[tuple[str, int, bytes]] = []
+    resolved_before: list[bool] = []
+    futures: list[asyncio.Future[int]] = []
+
+    def durable(leaves: list[tuple[str, int, bytes]]) -> None:
+        heard.extend(leaves)
+        resolved_before.append(any(future.done() for future in futures))
+
+    journal.on_durable = durable
+    indexes = []
+    for n, channel in enumerate(channels):
+        indexes.append(journal.channel_size(channel))
+        futures.append(journal.append(make_record(n, channel_id=channel)))
+    assert indexes == [0, 0, 1, 2, 1]
+    await asyncio.gather(*futures)
+    assert not any(resolved_before)
+    assert heard == [
+        (channel, index, leaf_hash(make_record(n).payload))
+        for n, (channel, index) in enumerate(zip(channels, indexes, strict=True))
+    ]
+    await journal.close()
+    again = open_journal(path)
+    assert (again.channel_size("channel-a"), again.channel_size("channel-b"), again.channel_size("c")) == (3, 2, 0)
+    await again.close()
 
 
 @pytest.mark.asyncio

@@ -188,3 +188,73 @@ def exchange_response_data(message: pb.ExchangeResponse) -> dict[str, Any]:
         "acknowledgement": signed_payload_data(message.acknowledgement) if result == "acknowledgement" else None,
         "refusal": message_refusal_data(message.refusal) if result == "refusal" else None,
     }
+
+
+def get_checkpoint_request_to_proto(model: m.GetCheckpointRequest) -> pb.GetCheckpointRequest:
+    return pb.GetCheckpointRequest(channel_id=model.channel_id)
+
+
+def get_checkpoint_request_data(message: pb.GetCheckpointRequest) -> dict[str, Any]:
+    return {"channel_id": message.channel_id}
+
+
+def get_checkpoint_response_to_proto(model: m.GetCheckpointResponse) -> pb.GetCheckpointResponse:
+    return pb.GetCheckpointResponse(checkpoint=model.checkpoint)
+
+
+def get_checkpoint_response_data(message: pb.GetCheckpointResponse) -> dict[str, Any]:
+    return {"checkpoint": message.checkpoint}
+
+
+def get_consistency_proof_request_to_proto(model: m.GetConsistencyProofRequest) -> pb.GetConsistencyProofRequest:
+    return pb.GetConsistencyProofRequest(
+        channel_id=model.channel_id, first_size=model.first_size, second_size=model.second_size
+    )
+
+
+def get_consistency_proof_request_data(message: pb.GetConsistencyProofRequest) -> dict[str, Any]:
+    return {"channel_id": message.channel_id, "first_size": message.first_size, "second_size": message.second_size}
+
+
+def get_consistency_proof_response_to_proto(model: m.GetConsistencyProofResponse) -> pb.GetConsistencyProofResponse:
+    return pb.GetConsistencyProofResponse(proof=model.proof)
+
+
+def get_consistency_proof_response_data(message: pb.GetConsistencyProofResponse) -> dict[str, Any]:
+    return {"proof": list(message.proof)}
+
+
+def get_inclusion_proof_request_to_proto(model: m.GetInclusionProofRequest) -> pb.GetInclusionProofRequest:
+    return pb.GetInclusionProofRequest(channel_id=model.channel_id, index=model.index, tree_size=model.tree_size)
+
+
+def get_inclusion_proof_request_data(message: pb.GetInclusionProofRequest) -> dict[str, Any]:
+    return {"channel_id": message.channel_id, "index": message.index, "tree_size": message.tree_size}
+
+
+def get_inclusion_proof_response_to_proto(model: m.GetInclusionProofResponse) -> pb.GetInclusionProofResponse:
+    return pb.GetInclusionProofResponse(proof=model.proof)
+
+
+def get_inclusion_proof_response_data(message: pb.GetInclusionProofResponse) -> dict[str, Any]:
+    return {"proof": list(message.proof)}
+
+
+def cosign_request_to_proto(model: m.CosignRequest) -> pb.CosignRequest:
+    return pb.CosignRequest(channel_id=model.channel_id, checkpoint=model.checkpoint, cosignatures=model.cosignatures)
+
+
+def cosign_request_data(message: pb.CosignRequest) -> dict[str, Any]:
+    return {
+        "channel_id": message.channel_id,
+        "checkpoint": message.checkpoint,
+        "cosignatures": list(message.cosignatures),
+    }
+
+
+def cosign_response_to_proto(model: m.CosignResponse) -> pb.CosignResponse:
+    return pb.CosignResponse(cosigned_size=model.cosigned_size)
+
+
+def cosign_response_data(message: pb.CosignResponse) -> dict[str, Any]:
+    return {"cosigned_size": message.cosigned_size}

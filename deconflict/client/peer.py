@@ -217,6 +217,45 @@ class PeerClient(RpcClient):
         )
         return response
 
+    # The peer's journal (DCF-JNL-006 to DCF-JNL-009).
+
+    async def get_checkpoint(self, channel_id: str) -> channel_service_pb2.GetCheckpointResponse:
+        request = channel_service_pb2.GetCheckpointRequest(channel_id=channel_id)
+        response: channel_service_pb2.GetCheckpointResponse = await self.unary(
+            CHANNEL_SERVICE, "GetCheckpoint", request
+        )
+        return response
+
+    async def get_consistency_proof(
+        self, channel_id: str, first_size: int, second_size: int
+    ) -> channel_service_pb2.GetConsistencyProofResponse:
+        request = channel_service_pb2.GetConsistencyProofRequest(
+            channel_id=channel_id, first_size=first_size, second_size=second_size
+        )
+        response: channel_service_pb2.GetConsistencyProofResponse = await self.unary(
+            CHANNEL_SERVICE, "GetConsistencyProof", request
+        )
+        return response
+
+    async def get_inclusion_proof(
+        self, channel_id: str, index: int, tree_size: int
+    ) -> channel_service_pb2.GetInclusionProofResponse:
+        request = channel_service_pb2.GetInclusionProofRequest(channel_id=channel_id, index=index, tree_size=tree_size)
+        response: channel_service_pb2.GetInclusionProofResponse = await self.unary(
+            CHANNEL_SERVICE, "GetInclusionProof", request
+        )
+        return response
+
+    async def cosign(
+        self, channel_id: str, checkpoint: bytes, cosignatures: Iterable[bytes]
+    ) -> channel_service_pb2.CosignResponse:
+        """Return this party's cosignature lines of the peer's checkpoint, as the peer served it."""
+        request = channel_service_pb2.CosignRequest(
+            channel_id=channel_id, checkpoint=checkpoint, cosignatures=list(cosignatures)
+        )
+        response: channel_service_pb2.CosignResponse = await self.unary(CHANNEL_SERVICE, "Cosign", request)
+        return response
+
     # Streams.
 
     async def watch(self, channel_id: str, from_sequence: int = 0) -> AsyncGenerator[SignedPayload, None]:

@@ -4,6 +4,7 @@ The node is written against `Journal` (deconflict.journal.base); `open_journal` 
 """
 
 from deconflict.journal.base import (
+    ChannelLeaf,
     Direction,
     Entry,
     Journal,
@@ -17,6 +18,7 @@ from deconflict.journal.sqlite import SCHEMA_VERSION, SqliteJournal, open_journa
 
 __all__ = [
     "SCHEMA_VERSION",
+    "ChannelLeaf",
     "Direction",
     "Entry",
     "Journal",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -47,6 +47,12 @@ class Entry:
 
     position: int  # 0, 1, 2, ... gap-free, in append order
     record: Record
+
+
+# An entry once durable, as the node's tree of its channel takes it: the channel id, the entry's index in the
+# channel's journal (DCF-JNL-005: what an acknowledgement's journal_position names) and its leaf hash (DCF-JNL-004).
+ChannelLeaf = tuple[str, int, bytes]
+DurableListener = Callable[[list[ChannelLeaf]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +100,14 @@ class Journal(Protocol):
     def size(self) -> int:
         """Number of entries appended (durable or pending): the position the next append gets."""
         ...
+
+    def channel_size(self, channel_id: str) -> int:
+        """Number of the channel's entries appended (durable or pending): the index in the channel's journal
+        (DCF-JNL-005) that the channel's next append gets."""
+        ...
+
+    # Called on the loop with each committed batch's leaves, in order, before the batch's futures resolve.
+    on_durable: DurableListener | None
 
     async def close(self) -> None:
         """Make everything pending durable (or fail it), then stop; later appends are refused."""

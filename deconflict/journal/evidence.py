@@ -65,6 +65,11 @@ class Evidence:
 
     def add(self, row: EntryRow) -> bytes:
         """Take the next entry (its position must be `size`) and return its link."""
+        return self.append(row)[0]
+
+    def append(self, row: EntryRow) -> tuple[bytes, bytes]:
+        """Take the next entry (its position must be `size`); its link and its leaf hash, which the node's tree of
+        the channel takes next (hashed once, here, off the event loop)."""
         if row[0] != self.size:
             raise ValueError(f"entry {row[0]} is not the next entry, {self.size}")
         leaf = leaf_hash(row[7])
@@ -74,4 +79,4 @@ class Evidence:
         channel.append(leaf)
         self.link = entry_link(self.link, leaf, row)
         self.size += 1
-        return self.link
+        return self.link, leaf

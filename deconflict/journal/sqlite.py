@@ -21,6 +21,10 @@ Tamper evidence (deconflict.journal.evidence): the writer thread hashes each bat
 the loop thread: each entry's link in the chain over the file, and each channel's Merkle tree, whose heads are
 stored in the same transaction as the entries. Schema version 2 added them; a version 1 file is upgraded when a
 writer opens it (the evidence then vouches for the entries as they were at the upgrade), and read as it is.
+
+Each committed batch's leaf hashes go back to the loop, with each entry's index in its channel's journal
+(DCF-JNL-005), to `on_durable` (the node's per-channel trees) before the batch's futures resolve; the loop numbers
+each channel's entries at `append`, as it numbers the file's.
 """
 
 from __future__ import annotations
@@ -41,7 +45,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from deconflict.journal.base import (
+    ChannelLeaf,
     Direction,
+    DurableListener,
     Entry,
     Journal,
     JournalFormatError,
@@ -161,6 +167,7 @@ class SqliteJournal:
         self.path = Path(path)
         self.synchronous = mode
         self.before_commit: Callable[[sqlite3.Connection], None] | None = None
+        self.on_durable: DurableListener | None = None
         self._lock_fd = _lock(self.path)
         # The loop thread hands records over a list at a time: one wake-up of the writer per loop iteration,
         # not per record (each wake-up costs a pair of thread switches, and both threads share the GIL).
@@ -168,6 +175,7 @@ class SqliteJournal:
         self._handover: list[_Item] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._size = 0
+        self._channel_sizes: dict[str, int] = {}  # the loop thread's, as _size
         self._closed = False
         # Set once, by the writer thread, when a transaction fails; read by append on the loop thread.
         self._failure: BaseException | None = None
@@ -191,6 +199,8 @@ class SqliteJournal:
             self._thread.join()
             _unlock(self._lock_fd)
             raise self._open_error
+        # The writer waits for its first batch: its evidence can be read here, once.
+        self._channel_sizes = {channel: tree.size for channel, tree in self._evidence.channels.items()}
         self._checkpointer = _Checkpointer(self.path)
 
     # -- the Journal interface -------------------------------------------------------------------------------
@@ -228,7 +238,11 @@ class SqliteJournal:
             loop.call_soon(self._hand_over)
         self._handover.append((row, future))
         self._size += 1
+        self._channel_sizes[record.channel_id] = self._channel_sizes.get(record.channel_id, 0) + 1
         return future
+
+    def channel_size(self, channel_id: str) -> int:
+        return self._channel_sizes.get(channel_id, 0)
 
     def _hand_over(self) -> None:
         items, self._handover = self._handover, []
@@ -345,7 +359,12 @@ class SqliteJournal:
             # point stops the journal, so the evidence needs no rollback: a restart loads it from the file.
             started = time.perf_counter()
             evidence = self._evidence
-            rows = [(*row, evidence.add(row)) for row, _ in batch]
+            rows = []
+            leaves: list[ChannelLeaf] = []
+            for row, _ in batch:
+                link, leaf = evidence.append(row)
+                rows.append((*row, link))
+                leaves.append((row[1], evidence.channels[row[1]].size - 1, leaf))
             channels = {row[1] for row, _ in batch}
             heads = [(channel, *_channel_head(evidence.channels[channel])) for channel in channels]
             self._evidence_seconds += time.perf_counter() - started
@@ -369,7 +388,7 @@ class SqliteJournal:
         self._commits += 1
         self._records_committed += len(batch)
         self._largest_batch = max(self._largest_batch, len(batch))
-        self._post(_resolve_batch, batch)
+        self._post(self._resolve, batch, leaves)
         batch_bytes = sum(len(row[7]) + len(row[9]) for row, _ in batch)
         self._unchecked_frames += _FRAMES_PER_COMMIT + batch_bytes // _PAGE_BYTES
         if self._unchecked_frames >= CHECKPOINT_FRAMES:
@@ -390,14 +409,23 @@ class SqliteJournal:
         # Caught up: the next commit restarts the WAL. Otherwise (the checkpointer was still busy) try again later.
         self._checkpointer.wal_too_long = bool(busy) or copied < wal_frames
 
-    def _post(self, callback: Callable[[list[_Item]], None], batch: list[_Item]) -> None:
+    def _post(self, callback: Callable[..., None], *arguments: object) -> None:
         loop = self._loop
         if loop is None:  # pragma: no cover - items exist only after append bound a loop
             return
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is left to tell
-            loop.call_soon_threadsafe(callback, batch)
+            loop.call_soon_threadsafe(callback, *arguments)
 
     # -- the loop thread -------------------------------------------------------------------------------------
+
+    def _resolve(self, batch: list[_Item], leaves: list[ChannelLeaf]) -> None:
+        # The listener first: an entry is in its channel's tree before anyone learns its position.
+        if self.on_durable is not None:
+            try:
+                self.on_durable(leaves)
+            except Exception:  # the entries are durable whatever the listener does; their writers must hear it
+                _log.exception("journal %s: the durable listener failed", self.path)
+        _resolve_batch(batch)
 
     def _fail_batch(self, batch: list[_Item]) -> None:
         for _, future in batch:

@@ -5,7 +5,7 @@ checklists, suspension, incidents, timeouts and the streaming paths.
 from __future__ import annotations
 
 import hashlib
-from typing import Self
+from typing import Annotated, Final, Self
 
 from pydantic import Field, model_validator
 
@@ -15,6 +15,7 @@ from deconflict.models.channel import Checklist, Heartbeat, Hello
 from deconflict.models.envelope import ACKNOWLEDGEMENT_TYPE, AcknowledgementResponse, EnvelopeRequest, SignedPayload
 from deconflict.models.errors import MessageRefusal
 from deconflict.models.types import Identifier, Sha256, Uint64, Version
+from deconflict.transparency.note import MAX_NOTE_BYTES, MAX_SIGNATURES
 
 
 class HelloRequest(Message):
@@ -128,3 +129,64 @@ class ExchangeResponse(Message):
         if self.acknowledgement is not None and self.acknowledgement.payload_type != ACKNOWLEDGEMENT_TYPE:
             raise refuse("acknowledgement.payload_type", "must be {expected} here", expected=ACKNOWLEDGEMENT_TYPE)
         return self
+
+
+# The journal (docs/spec/11-security.md, DCF-JNL-006 to DCF-JNL-009, DCF-JNL-015). Checkpoints and cosignatures are
+# C2SP signed notes, read and verified by deconflict.transparency; the models bound their shape and size only.
+# A proof holds at most one hash per level of a tree of 2**64 entries (two per level for a consistency proof).
+_MAX_PROOF: Final = 64
+SignedNote = Annotated[bytes, Field(min_length=1, max_length=MAX_NOTE_BYTES)]
+
+
+class GetCheckpointRequest(Message):
+    channel_id: Identifier
+
+
+class GetCheckpointResponse(Message):
+    checkpoint: SignedNote
+
+
+class GetConsistencyProofRequest(Message):
+    channel_id: Identifier
+    first_size: Uint64
+    second_size: Uint64
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Self:
+        if self.first_size == 0:
+            raise refuse("first_size", "must be at least 1: every journal extends the empty one (RFC 9162)")
+        if self.second_size < self.first_size:
+            raise refuse("second_size", "must not be below first_size, {first}", first=self.first_size)
+        return self
+
+
+class GetConsistencyProofResponse(Message):
+    proof: list[Sha256] = Field(default_factory=list, max_length=2 * _MAX_PROOF)
+
+
+class GetInclusionProofRequest(Message):
+    channel_id: Identifier
+    index: Uint64
+    tree_size: Uint64
+
+    @model_validator(mode="after")
+    def _index_in_tree(self) -> Self:
+        if self.index >= self.tree_size:
+            raise refuse("index", "must be below tree_size, {size}", size=self.tree_size)
+        return self
+
+
+class GetInclusionProofResponse(Message):
+    proof: list[Sha256] = Field(default_factory=list, max_length=_MAX_PROOF)
+
+
+class CosignRequest(Message):
+    channel_id: Identifier
+    checkpoint: SignedNote
+    # Signature lines of a signed note, each ending in a newline.
+    cosignatures: list[SignedNote] = Field(min_length=1, max_length=MAX_SIGNATURES)
+
+
+class CosignResponse(Message):
+    # The largest checkpoint of the journal the serving party keeps cosigned by the caller.
+    cosigned_size: Uint64 = 0

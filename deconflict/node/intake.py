@@ -46,7 +46,8 @@ class Inbound:
     sequence: int
     facts: Facts
     stored_time: datetime
-    position: asyncio.Future[int]
+    position: asyncio.Future[int]  # in the file: resolved once durable
+    index: int  # in the channel's journal: the acknowledgement's journal_position (DCF-JNL-005)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +183,7 @@ class Intake:
         def stored(done: asyncio.Future[int]) -> None:
             self._stored(done, channel, envelope, signed, facts)
 
+        index = self._journal.channel_size(channel.channel_id)
         if Fault.ACK_BEFORE_STORE in self._faults:
             position = self._store_later(record, stored)
         else:
@@ -190,7 +192,9 @@ class Intake:
             position = self._journal.append(record)
             position.add_done_callback(stored)
         self._ledger.apply(channel, envelope, facts, now)
-        inbound = Inbound(sha256=sha256, sequence=envelope.sequence, facts=facts, stored_time=now, position=position)
+        inbound = Inbound(
+            sha256=sha256, sequence=envelope.sequence, facts=facts, stored_time=now, position=position, index=index
+        )
         self.inbound[channel.channel_id][envelope.message_id] = inbound
         return self._acknowledge(channel, envelope.message_id, envelope.sender, inbound)
 
@@ -213,13 +217,14 @@ class Intake:
         return predicted
 
     def remember(
-        self, channel_id: str, envelope: Envelope, sha256: bytes, facts: Facts, position: int, stored_time: datetime
+        self, channel_id: str, envelope: Envelope, sha256: bytes, facts: Facts, index: int, stored_time: datetime
     ) -> None:
-        """Record a message replayed from the journal, so its duplicates are answered as before (DCF-ENV-023)."""
+        """Record a message replayed from the journal, so its duplicates are answered as before (DCF-ENV-023);
+        `index`: its place in the channel's journal."""
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        done.set_result(position)
+        done.set_result(index)
         self.inbound[channel_id][envelope.message_id] = Inbound(
-            sha256=sha256, sequence=envelope.sequence, facts=facts, stored_time=stored_time, position=done
+            sha256=sha256, sequence=envelope.sequence, facts=facts, stored_time=stored_time, position=done, index=index
         )
 
     def _channel(self, header: EnvelopeHeader, peer: str | None) -> ChannelState:
@@ -256,7 +261,7 @@ class Intake:
         self, channel: ChannelState, message_id: str, sender: str, inbound: Inbound
     ) -> envelope_pb2.SignedPayload:
         try:
-            position = await asyncio.shield(inbound.position)
+            await asyncio.shield(inbound.position)
         except JournalUnavailableError:
             raise Refusal(
                 grpc.StatusCode.UNAVAILABLE,
@@ -270,7 +275,7 @@ class Intake:
             sender=sender,
             sequence=inbound.sequence,
             payload_sha256=inbound.sha256,
-            position=position,
+            position=inbound.index,
             stored_time=inbound.stored_time,
             facts=inbound.facts,
             signer=self._signer,

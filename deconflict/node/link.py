@@ -37,6 +37,7 @@ from deconflict.node.node import Node
 from deconflict.node.outbox import acknowledgement_mismatch, definitive
 from deconflict.node.reconcile import UNREACHABLE, catch_up, reconcile
 from deconflict.node.services.channel import check_hello_response
+from deconflict.node.witness import Witness
 from deconflict.operator.v1.operator_service_pb2 import AlertKind
 from deconflict.rpc.refusal import Refusal
 from deconflict.v1 import envelope_pb2
@@ -86,6 +87,7 @@ class PeerLink:
         self._skews = 0  # refused for clock skew, re-originated each time (DCF-ENV-026)
         self._told: set[str] = set()
         self._random = random.Random()
+        self._witness = Witness(node, channel)  # the peer's journal, beside the heartbeats (DCF-JNL-009)
 
     async def run(self) -> None:
         """Until cancelled: keep the peer's liveness; connect, greet, deliver, beat and follow its heartbeats."""
@@ -110,6 +112,7 @@ class PeerLink:
                     group.create_task(self._deliver(peer))
                     group.create_task(self._beat(peer))
                     group.create_task(self._follow(peer))
+                    group.create_task(self._witness.run(peer, lambda: self._greeted))
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the link must outlive any single failure; the reason is logged

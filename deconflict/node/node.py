@@ -33,11 +33,14 @@ from deconflict.models.response import ConflictingNotice, OperationalResponse, R
 from deconflict.node import collector
 from deconflict.node.acknowledgement import decode_facts, encode_facts
 from deconflict.node.alerts import AlertBook, RecordedAlert, alerts_path, response_text
+from deconflict.node.checkpoints import JournalTrees
 from deconflict.node.config import LoadedConfig, ResponsePolicy
 from deconflict.node.faults import Fault
 from deconflict.node.intake import Intake, Stored
 from deconflict.node.ledger import ChannelState, Facts, Ledger, Outgoing, Subject
 from deconflict.node.outbox import is_refusal, refusal_alert, refusal_record
+from deconflict.node.signer import CheckpointSigner, checkpoint_signer
+from deconflict.node.witness import WitnessStore, witness_path
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
 from deconflict.rpc.refusal import Refusal
 from deconflict.security.signing import Signer, Verifier
@@ -65,7 +68,12 @@ class Originated:
 class Node:
     """One party's node. `start()` opens the journal and replays it; the gRPC server is added around it."""
 
-    def __init__(self, loaded: LoadedConfig, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        clock: Callable[[], datetime] = utc_now,
+        checkpoint_key: CheckpointSigner | None = None,
+    ) -> None:
         self.loaded = loaded
         self.config = loaded.config
         self.party = loaded.config.party
@@ -97,6 +105,9 @@ class Node:
         self.failed: BaseException | None = None
         self._watchers: set[asyncio.Queue[operator_pb.Event]] = set()
         self._alerts: AlertBook | None = None
+        # Each channel's journal as the peer checks it: trees, and the checkpoints signed of them (DCF-JNL-005..008).
+        self.trees = JournalTrees(self.party, checkpoint_signer(loaded, checkpoint_key), clock)
+        self._witnessed: WitnessStore | None = None
 
     def _address_of(self, peer: str) -> str:
         return next(c.peer_address for c in self.config.channels if c.peer == peer)
@@ -116,12 +127,19 @@ class Node:
         assert self._alerts is not None, "the node is not started"
         return self._alerts
 
+    @property
+    def witnessed(self) -> WitnessStore:
+        assert self._witnessed is not None, "the node is not started"
+        return self._witnessed
+
     # -- life
 
     async def start(self) -> None:
         self._journal = open_journal(self.loaded.journal_path)
+        self._journal.on_durable = self.trees.durable
         # After the journal, whose lock keeps a second node off both files; the open alerts come back with it.
         self._alerts = AlertBook(alerts_path(self.loaded.journal_path))
+        self._witnessed = WitnessStore(witness_path(self.loaded.journal_path))
         self._intake = Intake(
             self.ledger,
             self._journal,
@@ -144,11 +162,13 @@ class Node:
         # After the journal: the last messages it makes durable may still raise alerts.
         if self._alerts is not None:
             await self._alerts.close()
+        if self._witnessed is not None:
+            await self._witnessed.close()
 
     def _replay(self) -> int:
         count = 0
         for entry in self.journal.entries():
-            self._replay_entry(entry)
+            self._replay_entry(entry, self.trees.replayed(entry.record.channel_id, entry.record.payload))
             count += 1
         # A node that stopped between a refusal and sealing the messages behind it again does that now.
         for channel in self.ledger.channels.values():
@@ -161,7 +181,8 @@ class Node:
         )
         return count
 
-    def _replay_entry(self, entry: Entry) -> None:
+    def _replay_entry(self, entry: Entry, channel_index: int) -> None:
+        """Apply one stored entry again; `channel_index`: its place in its channel's journal (DCF-JNL-005)."""
         record = entry.record
         channel = self.ledger.channels.get(record.channel_id)
         if channel is None:
@@ -202,7 +223,7 @@ class Node:
                 envelope,
                 hashlib.sha256(signed.payload).digest(),
                 facts,
-                entry.position,
+                channel_index,
                 record.stored_time,
             )
         else:

@@ -23,7 +23,9 @@ from deconflict.node.services.conference import ConferenceService
 from deconflict.node.services.notice import NoticeService
 from deconflict.node.services.operator import OperatorService
 from deconflict.node.services.testing import TestControlService
+from deconflict.node.signer import CheckpointSigner
 from deconflict.node.timers import run_timers
+from deconflict.node.witness import remove_witness
 from deconflict.operator.v1 import operator_service_pb2
 from deconflict.rpc.handlers import behaviours_of, service_handler
 from deconflict.rpc.server import bind, build_server, serve_until_signal, shutdown
@@ -52,10 +54,16 @@ AUDIENCES: dict[type, Audience] = {
 class NodeServer:
     """`await start()` and the node listens; `await stop()` shuts it down gracefully."""
 
-    def __init__(self, loaded: LoadedConfig, clock: Callable[[], datetime] = utc_now) -> None:
-        self.node = Node(loaded, clock)
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        clock: Callable[[], datetime] = utc_now,
+        checkpoint_key: CheckpointSigner | None = None,
+    ) -> None:
+        self.node = Node(loaded, clock, checkpoint_key)
         self.port = 0
         self._clock = clock
+        self.checkpoint_key = checkpoint_key
         self._server: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._servicers: list[Any] = []
@@ -140,9 +148,10 @@ class NodeServer:
         loaded = self.node.loaded
         remove_journal(loaded.journal_path)
         remove_alerts(loaded.journal_path)
+        remove_witness(loaded.journal_path)
         channels = [channel.model_copy(update={"peer_address": peer_address}) for channel in loaded.config.channels]
         config = loaded.config.model_copy(update={"policy": policy, "channels": channels})
-        self.node = Node(replace(loaded, config=config), self._clock)
+        self.node = Node(replace(loaded, config=config), self._clock, self.checkpoint_key)
         await self.node.start()
         for servicer in self._servicers:
             servicer.node = self.node

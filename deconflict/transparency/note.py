@@ -34,6 +34,7 @@ __all__ = [
     "format_verifier_key",
     "note_key_id",
     "parse_note",
+    "parse_signature",
     "parse_verifier_key",
     "public_key_bytes",
     "verify_note",
@@ -171,6 +172,11 @@ def parse_note(data: str | bytes) -> Note:
     if len(lines) > MAX_SIGNATURES:
         raise NoteError(f"a note carries at most {MAX_SIGNATURES} signatures")
     return Note(text, tuple(_parse_signature(line) for line in lines))
+
+
+def parse_signature(line: str) -> NoteSignature:
+    """One signature line, without its newline: `— <key name> base64(key ID || signature)`."""
+    return _parse_signature(line)
 
 
 def _parse_signature(line: str) -> NoteSignature:

@@ -86,6 +86,26 @@ class ChannelServiceStub:
                 request_serializer=deconflict_dot_v1_dot_channel__service__pb2.ExchangeRequest.SerializeToString,
                 response_deserializer=deconflict_dot_v1_dot_channel__service__pb2.ExchangeResponse.FromString,
                 _registered_method=True)
+        self.GetCheckpoint = channel.unary_unary(
+                '/deconflict.v1.ChannelService/GetCheckpoint',
+                request_serializer=deconflict_dot_v1_dot_channel__service__pb2.GetCheckpointRequest.SerializeToString,
+                response_deserializer=deconflict_dot_v1_dot_channel__service__pb2.GetCheckpointResponse.FromString,
+                _registered_method=True)
+        self.GetConsistencyProof = channel.unary_unary(
+                '/deconflict.v1.ChannelService/GetConsistencyProof',
+                request_serializer=deconflict_dot_v1_dot_channel__service__pb2.GetConsistencyProofRequest.SerializeToString,
+                response_deserializer=deconflict_dot_v1_dot_channel__service__pb2.GetConsistencyProofResponse.FromString,
+                _registered_method=True)
+        self.GetInclusionProof = channel.unary_unary(
+                '/deconflict.v1.ChannelService/GetInclusionProof',
+                request_serializer=deconflict_dot_v1_dot_channel__service__pb2.GetInclusionProofRequest.SerializeToString,
+                response_deserializer=deconflict_dot_v1_dot_channel__service__pb2.GetInclusionProofResponse.FromString,
+                _registered_method=True)
+        self.Cosign = channel.unary_unary(
+                '/deconflict.v1.ChannelService/Cosign',
+                request_serializer=deconflict_dot_v1_dot_channel__service__pb2.CosignRequest.SerializeToString,
+                response_deserializer=deconflict_dot_v1_dot_channel__service__pb2.CosignResponse.FromString,
+                _registered_method=True)
 
 
 class ChannelServiceServicer:
@@ -176,6 +196,43 @@ class ChannelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCheckpoint(self, request, context):
+        """The serving party's latest signed checkpoint of its journal of the
+        channel (DCF-JNL-006). FAILED_PRECONDITION before Hello, and when the
+        node holds no checkpoint signing key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConsistencyProof(self, request, context):
+        """The consistency proof between two sizes of the serving party's journal
+        of the channel (DCF-JNL-008). INVALID_ARGUMENT unless 0 < first_size <=
+        second_size; OUT_OF_RANGE when second_size is beyond the journal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInclusionProof(self, request, context):
+        """The inclusion proof of one entry of the serving party's journal of the
+        channel in the tree of tree_size entries (DCF-JNL-008). INVALID_ARGUMENT
+        unless index < tree_size; OUT_OF_RANGE when tree_size is beyond the
+        journal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Cosign(self, request, context):
+        """The caller's cosignature of a checkpoint the serving party signed
+        (DCF-JNL-009). INVALID_ARGUMENT when the checkpoint is not one the
+        serving party signed of its journal, or a cosignature does not verify.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChannelServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -228,6 +285,26 @@ def add_ChannelServiceServicer_to_server(servicer, server):
                     servicer.Exchange,
                     request_deserializer=deconflict_dot_v1_dot_channel__service__pb2.ExchangeRequest.FromString,
                     response_serializer=deconflict_dot_v1_dot_channel__service__pb2.ExchangeResponse.SerializeToString,
+            ),
+            'GetCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCheckpoint,
+                    request_deserializer=deconflict_dot_v1_dot_channel__service__pb2.GetCheckpointRequest.FromString,
+                    response_serializer=deconflict_dot_v1_dot_channel__service__pb2.GetCheckpointResponse.SerializeToString,
+            ),
+            'GetConsistencyProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConsistencyProof,
+                    request_deserializer=deconflict_dot_v1_dot_channel__service__pb2.GetConsistencyProofRequest.FromString,
+                    response_serializer=deconflict_dot_v1_dot_channel__service__pb2.GetConsistencyProofResponse.SerializeToString,
+            ),
+            'GetInclusionProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInclusionProof,
+                    request_deserializer=deconflict_dot_v1_dot_channel__service__pb2.GetInclusionProofRequest.FromString,
+                    response_serializer=deconflict_dot_v1_dot_channel__service__pb2.GetInclusionProofResponse.SerializeToString,
+            ),
+            'Cosign': grpc.unary_unary_rpc_method_handler(
+                    servicer.Cosign,
+                    request_deserializer=deconflict_dot_v1_dot_channel__service__pb2.CosignRequest.FromString,
+                    response_serializer=deconflict_dot_v1_dot_channel__service__pb2.CosignResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -502,6 +579,114 @@ class ChannelService:
             '/deconflict.v1.ChannelService/Exchange',
             deconflict_dot_v1_dot_channel__service__pb2.ExchangeRequest.SerializeToString,
             deconflict_dot_v1_dot_channel__service__pb2.ExchangeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/deconflict.v1.ChannelService/GetCheckpoint',
+            deconflict_dot_v1_dot_channel__service__pb2.GetCheckpointRequest.SerializeToString,
+            deconflict_dot_v1_dot_channel__service__pb2.GetCheckpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConsistencyProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/deconflict.v1.ChannelService/GetConsistencyProof',
+            deconflict_dot_v1_dot_channel__service__pb2.GetConsistencyProofRequest.SerializeToString,
+            deconflict_dot_v1_dot_channel__service__pb2.GetConsistencyProofResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInclusionProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/deconflict.v1.ChannelService/GetInclusionProof',
+            deconflict_dot_v1_dot_channel__service__pb2.GetInclusionProofRequest.SerializeToString,
+            deconflict_dot_v1_dot_channel__service__pb2.GetInclusionProofResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Cosign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/deconflict.v1.ChannelService/Cosign',
+            deconflict_dot_v1_dot_channel__service__pb2.CosignRequest.SerializeToString,
+            deconflict_dot_v1_dot_channel__service__pb2.CosignResponse.FromString,
             options,
             channel_credentials,
             insecure,

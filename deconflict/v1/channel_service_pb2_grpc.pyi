@@ -78,6 +78,27 @@ class ChannelServiceStub:
     """For busy peers: envelopes in, one answer per envelope out, in order. A
     refused envelope is answered with a MessageRefusal; the stream goes on.
     """
+    GetCheckpoint: _grpc.UnaryUnaryMultiCallable[_channel_service_pb2.GetCheckpointRequest, _channel_service_pb2.GetCheckpointResponse]
+    """The serving party's latest signed checkpoint of its journal of the
+    channel (DCF-JNL-006). FAILED_PRECONDITION before Hello, and when the
+    node holds no checkpoint signing key.
+    """
+    GetConsistencyProof: _grpc.UnaryUnaryMultiCallable[_channel_service_pb2.GetConsistencyProofRequest, _channel_service_pb2.GetConsistencyProofResponse]
+    """The consistency proof between two sizes of the serving party's journal
+    of the channel (DCF-JNL-008). INVALID_ARGUMENT unless 0 < first_size <=
+    second_size; OUT_OF_RANGE when second_size is beyond the journal.
+    """
+    GetInclusionProof: _grpc.UnaryUnaryMultiCallable[_channel_service_pb2.GetInclusionProofRequest, _channel_service_pb2.GetInclusionProofResponse]
+    """The inclusion proof of one entry of the serving party's journal of the
+    channel in the tree of tree_size entries (DCF-JNL-008). INVALID_ARGUMENT
+    unless index < tree_size; OUT_OF_RANGE when tree_size is beyond the
+    journal.
+    """
+    Cosign: _grpc.UnaryUnaryMultiCallable[_channel_service_pb2.CosignRequest, _channel_service_pb2.CosignResponse]
+    """The caller's cosignature of a checkpoint the serving party signed
+    (DCF-JNL-009). INVALID_ARGUMENT when the checkpoint is not one the
+    serving party signed of its journal, or a cosignature does not verify.
+    """
 
 @_typing.type_check_only
 class ChannelServiceAsyncStub(ChannelServiceStub):
@@ -128,6 +149,27 @@ class ChannelServiceAsyncStub(ChannelServiceStub):
     Exchange: _aio.StreamStreamMultiCallable[_channel_service_pb2.ExchangeRequest, _channel_service_pb2.ExchangeResponse]  # type: ignore[assignment]
     """For busy peers: envelopes in, one answer per envelope out, in order. A
     refused envelope is answered with a MessageRefusal; the stream goes on.
+    """
+    GetCheckpoint: _aio.UnaryUnaryMultiCallable[_channel_service_pb2.GetCheckpointRequest, _channel_service_pb2.GetCheckpointResponse]  # type: ignore[assignment]
+    """The serving party's latest signed checkpoint of its journal of the
+    channel (DCF-JNL-006). FAILED_PRECONDITION before Hello, and when the
+    node holds no checkpoint signing key.
+    """
+    GetConsistencyProof: _aio.UnaryUnaryMultiCallable[_channel_service_pb2.GetConsistencyProofRequest, _channel_service_pb2.GetConsistencyProofResponse]  # type: ignore[assignment]
+    """The consistency proof between two sizes of the serving party's journal
+    of the channel (DCF-JNL-008). INVALID_ARGUMENT unless 0 < first_size <=
+    second_size; OUT_OF_RANGE when second_size is beyond the journal.
+    """
+    GetInclusionProof: _aio.UnaryUnaryMultiCallable[_channel_service_pb2.GetInclusionProofRequest, _channel_service_pb2.GetInclusionProofResponse]  # type: ignore[assignment]
+    """The inclusion proof of one entry of the serving party's journal of the
+    channel in the tree of tree_size entries (DCF-JNL-008). INVALID_ARGUMENT
+    unless index < tree_size; OUT_OF_RANGE when tree_size is beyond the
+    journal.
+    """
+    Cosign: _aio.UnaryUnaryMultiCallable[_channel_service_pb2.CosignRequest, _channel_service_pb2.CosignResponse]  # type: ignore[assignment]
+    """The caller's cosignature of a checkpoint the serving party signed
+    (DCF-JNL-009). INVALID_ARGUMENT when the checkpoint is not one the
+    serving party signed of its journal, or a cosignature does not verify.
     """
 
 class ChannelServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -236,6 +278,51 @@ class ChannelServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_channel_service_pb2.ExchangeResponse], _abc.AsyncIterator[_channel_service_pb2.ExchangeResponse]]:
         """For busy peers: envelopes in, one answer per envelope out, in order. A
         refused envelope is answered with a MessageRefusal; the stream goes on.
+        """
+
+    @_abc_1.abstractmethod
+    def GetCheckpoint(
+        self,
+        request: _channel_service_pb2.GetCheckpointRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channel_service_pb2.GetCheckpointResponse, _abc.Awaitable[_channel_service_pb2.GetCheckpointResponse]]:
+        """The serving party's latest signed checkpoint of its journal of the
+        channel (DCF-JNL-006). FAILED_PRECONDITION before Hello, and when the
+        node holds no checkpoint signing key.
+        """
+
+    @_abc_1.abstractmethod
+    def GetConsistencyProof(
+        self,
+        request: _channel_service_pb2.GetConsistencyProofRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channel_service_pb2.GetConsistencyProofResponse, _abc.Awaitable[_channel_service_pb2.GetConsistencyProofResponse]]:
+        """The consistency proof between two sizes of the serving party's journal
+        of the channel (DCF-JNL-008). INVALID_ARGUMENT unless 0 < first_size <=
+        second_size; OUT_OF_RANGE when second_size is beyond the journal.
+        """
+
+    @_abc_1.abstractmethod
+    def GetInclusionProof(
+        self,
+        request: _channel_service_pb2.GetInclusionProofRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channel_service_pb2.GetInclusionProofResponse, _abc.Awaitable[_channel_service_pb2.GetInclusionProofResponse]]:
+        """The inclusion proof of one entry of the serving party's journal of the
+        channel in the tree of tree_size entries (DCF-JNL-008). INVALID_ARGUMENT
+        unless index < tree_size; OUT_OF_RANGE when tree_size is beyond the
+        journal.
+        """
+
+    @_abc_1.abstractmethod
+    def Cosign(
+        self,
+        request: _channel_service_pb2.CosignRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channel_service_pb2.CosignResponse, _abc.Awaitable[_channel_service_pb2.CosignResponse]]:
+        """The caller's cosignature of a checkpoint the serving party signed
+        (DCF-JNL-009). INVALID_ARGUMENT when the checkpoint is not one the
+        serving party signed of its journal, or a cosignature does not verify.
         """
 
 def add_ChannelServiceServicer_to_server(servicer: ChannelServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

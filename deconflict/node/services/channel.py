@@ -18,6 +18,7 @@ from deconflict.models.channel import VersionRange
 from deconflict.node.checklist import check_owners, checklist_of, read_checklist
 from deconflict.node.ledger import ChannelState
 from deconflict.node.node import Node
+from deconflict.node.services import journal
 from deconflict.node.services.notice import channel_of, require_hello, require_peer, write
 from deconflict.rpc.handlers import Context, RequestStream
 from deconflict.rpc.refusal import Refusal, to_message_refusal
@@ -181,6 +182,26 @@ class ChannelService:
                         following += 1
                 continue
             await self.node.changed_within(1.0)
+
+    async def GetCheckpoint(  # noqa: N802
+        self, request: pb.GetCheckpointRequest, context: Context
+    ) -> pb.GetCheckpointResponse:
+        return journal.checkpoint(self.node, request, context)
+
+    async def GetConsistencyProof(  # noqa: N802
+        self, request: pb.GetConsistencyProofRequest, context: Context
+    ) -> pb.GetConsistencyProofResponse:
+        return journal.consistency_proof(self.node, request, context)
+
+    async def GetInclusionProof(  # noqa: N802
+        self, request: pb.GetInclusionProofRequest, context: Context
+    ) -> pb.GetInclusionProofResponse:
+        return journal.inclusion_proof(self.node, request, context)
+
+    async def Cosign(  # noqa: N802
+        self, request: pb.CosignRequest, context: Context
+    ) -> pb.CosignResponse:
+        return await journal.cosigned(self.node, request, context)
 
     async def Exchange(  # noqa: N802
         self, requests: AsyncIterator[pb.ExchangeRequest], context: Context

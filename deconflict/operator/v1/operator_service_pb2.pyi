@@ -82,6 +82,10 @@ class _AlertKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AlertKind.V
     """The peer answered UNABLE to one of this party's notices."""
     ALERT_KIND_COUNTER_RECEIVED: _AlertKind.ValueType  # 13
     """The peer answered COUNTER to one of this party's notices."""
+    ALERT_KIND_JOURNAL_FORK: _AlertKind.ValueType  # 14
+    """Two validly signed checkpoints of the peer's journal are not consistent:
+    the peer showed two histories (DCF-JNL-011). Both are kept as evidence.
+    """
 
 class AlertKind(_AlertKind, metaclass=_AlertKindEnumTypeWrapper):
     """What an alert is about."""
@@ -113,6 +117,10 @@ ALERT_KIND_UNABLE_RECEIVED: AlertKind.ValueType  # 12
 """The peer answered UNABLE to one of this party's notices."""
 ALERT_KIND_COUNTER_RECEIVED: AlertKind.ValueType  # 13
 """The peer answered COUNTER to one of this party's notices."""
+ALERT_KIND_JOURNAL_FORK: AlertKind.ValueType  # 14
+"""Two validly signed checkpoints of the peer's journal are not consistent:
+the peer showed two histories (DCF-JNL-011). Both are kept as evidence.
+"""
 Global___AlertKind: _TypeAlias = AlertKind  # noqa: Y015
 
 @_typing.final
