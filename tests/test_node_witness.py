@@ -15,6 +15,7 @@ from deconflict.bridge.envelope import open_acknowledgement, seal_acknowledgemen
 from deconflict.journal.base import Direction
 from deconflict.journal.evidence import Evidence
 from deconflict.journal.sqlite import read_journal
+from deconflict.node.config import load_config
 from deconflict.node.server import NodeServer
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
 from deconflict.transparency.checkpoint import (
@@ -40,6 +41,7 @@ from tests.nodes import (
     restart,
     sortie,
     two_nodes,
+    write_configs,
 )
 from tests.test_node import until
 
@@ -95,7 +97,7 @@ async def test_the_node_serves_a_checkpoint_of_its_journal_signed_by_its_party_d
         tree = channel_tree(single.journal_path)
         checkpoint = signed.checkpoint
         assert (checkpoint.origin, checkpoint.size, checkpoint.root) == (RU_ORIGIN, tree.size, tree.root())
-        assert signed.signed_by == (f"deconflict.v1/{RU}/{RU}-1",)
+        assert signed.signed_by == (f"deconflict.v1/{RU}/{checkpoint_key(RU).key_id}",)
         # Signed again only once the journal grew: the same note while it did not.
         assert (await checkpoint_of(side)).encode() == signed.encode()
         await notices(side, 1, first=3)
@@ -200,11 +202,21 @@ async def test_journal_reads_come_after_hello_and_need_a_key_dcf_err_016_dcf_jnl
         ):
             refused = await refusal_of(call)
             assert (refused.code, refused.refusal.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "HELLO_REQUIRED")
-    (tmp_path / "keyless").mkdir()
-    async with one_node(tmp_path / "keyless") as single, peer_of(single.address) as side:
-        refused = await refusal_of(side.client.get_checkpoint(CHANNEL))
-        assert refused.code == grpc.StatusCode.FAILED_PRECONDITION
-        assert "no checkpoint signing key" in refused.refusal.message
+    # A node without signing keys (unsigned, for local experiments) has no checkpoint to serve.
+    keyless = tmp_path / "keyless"
+    keyless.mkdir()
+    config, _, _, _ = write_configs(keyless, peer_addresses={RU: "", US: ""}, signing="required = false")
+    text = config.read_text()
+    config.write_text(text[: text.index("[[signing.keys]]")])
+    server = NodeServer(load_config(config))
+    port = await server.start()
+    try:
+        async with peer_of(f"127.0.0.1:{port}") as side:
+            refused = await refusal_of(side.client.get_checkpoint(CHANNEL))
+            assert refused.code == grpc.StatusCode.FAILED_PRECONDITION
+            assert "no checkpoint signing key" in refused.refusal.message
+    finally:
+        await server.stop(grace=0)
 
 
 # -- witnessing between two nodes -------------------------------------------------------------------------------
@@ -225,7 +237,7 @@ async def test_each_node_cosigns_the_other_and_keeps_the_cosignatures_it_gets_dc
             kept = server.node.witnessed.cosignatures[origin]
             assert open_checkpoint(kept.encode(), [key_of(party)]).checkpoint == kept.checkpoint
             assert [found.name for found in verify_cosignatures(kept, [cosigner_of(peer)])] == [
-                f"deconflict.v1/{peer}/{peer}-1"
+                f"deconflict.v1/{peer}/{checkpoint_key(peer).key_id}"
             ]
         # What each cosigned is kept across a restart: the next checkpoint is checked against it (DCF-JNL-010).
         cosigned = pair.us.node.witnessed.cosigned[RU_ORIGIN]
