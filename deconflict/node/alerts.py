@@ -15,19 +15,19 @@ acknowledged ones are read from the file when asked for.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
 from deconflict.journal.base import JournalFormatError
 from deconflict.models.geometry import Altitude, AltitudeUnit, Volume4D
 from deconflict.models.response import OperationalResponse, ResponseKind
+from deconflict.node.sidefiles import BUSY_TIMEOUT_MS, beside, from_micros, to_micros
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
 
 log = logging.getLogger(__name__)
@@ -48,22 +48,12 @@ CREATE TABLE alerts (
 ) STRICT;
 """
 _COLUMNS: Final = "alert_id, raised_time_us, channel_id, kind, text, subject_id, acknowledged_time_us"
-_BUSY_TIMEOUT_MS: Final = 5000
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND: Final = timedelta(microseconds=1)
+SUFFIX: Final = "alerts"
 
 
 def alerts_path(journal_path: Path) -> Path:
     """Where a node keeps its alerts: beside its journal, `ru-mod.journal` -> `ru-mod.journal.alerts`."""
-    return journal_path.with_name(journal_path.name + ".alerts")
-
-
-def remove_alerts(journal_path: Path) -> None:
-    """Delete a closed node's alerts and their companion files: for test resets only."""
-    path = alerts_path(journal_path)
-    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
-        with contextlib.suppress(FileNotFoundError):
-            (path.parent / name).unlink()
+    return beside(journal_path, SUFFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +156,7 @@ class AlertBook:
     def _connect(self) -> tuple[list[RecordedAlert], int]:
         connection = sqlite3.connect(self.path, isolation_level=None)
         try:
-            connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             version = _check_format(connection, self.path)
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = FULL")
@@ -187,7 +177,7 @@ class AlertBook:
 
     def _insert(self, alert: RecordedAlert) -> None:
         assert self._connection is not None
-        raised = _micros(alert.raised_time)
+        raised = to_micros(alert.raised_time)
         self._connection.execute(
             f"INSERT INTO alerts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL)",
             (alert.alert_id, raised, alert.channel_id, int(alert.kind), alert.text, alert.subject_id),
@@ -205,7 +195,7 @@ class AlertBook:
                 return [], unknown
             connection.executemany(
                 "UPDATE alerts SET acknowledged_time_us = ? WHERE alert_id = ? AND acknowledged_time_us IS NULL",
-                [(_micros(now), alert_id) for alert_id in wanted],
+                [(to_micros(now), alert_id) for alert_id in wanted],
             )
             rows = {row[0]: row for row in _select(connection, wanted)}
             connection.execute("COMMIT")
@@ -257,24 +247,16 @@ def _check_format(connection: sqlite3.Connection, path: Path) -> int:
     return int(version)
 
 
-def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // _MICROSECOND
-
-
-def _time(micros: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=micros)
-
-
 def _alert(row: tuple[Any, ...]) -> RecordedAlert:
     alert_id, raised, channel_id, kind, text, subject_id, acknowledged = row
     return RecordedAlert(
         alert_id=alert_id,
-        raised_time=_time(raised),
+        raised_time=from_micros(raised),
         channel_id=channel_id,
         kind=kind,
         text=text,
         subject_id=subject_id,
-        acknowledged_time=None if acknowledged is None else _time(acknowledged),
+        acknowledged_time=None if acknowledged is None else from_micros(acknowledged),
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import grpc
 
 from deconflict.journal.sqlite import remove_journal
-from deconflict.node.alerts import remove_alerts
+from deconflict.node.alerts import SUFFIX as ALERTS
 from deconflict.node.config import LoadedConfig, ResponsePolicy
 from deconflict.node.faults import Fault
 from deconflict.node.link import PeerLink
@@ -23,9 +23,10 @@ from deconflict.node.services.conference import ConferenceService
 from deconflict.node.services.notice import NoticeService
 from deconflict.node.services.operator import OperatorService
 from deconflict.node.services.testing import TestControlService
+from deconflict.node.sidefiles import remove_beside
 from deconflict.node.signer import CheckpointSigner
 from deconflict.node.timers import run_timers
-from deconflict.node.witness import remove_witness
+from deconflict.node.witness import SUFFIX as WITNESSED
 from deconflict.operator.v1 import operator_service_pb2
 from deconflict.rpc.handlers import behaviours_of, service_handler
 from deconflict.rpc.server import bind, build_server, serve_until_signal, shutdown
@@ -147,8 +148,8 @@ class NodeServer:
         await self.node.close()
         loaded = self.node.loaded
         remove_journal(loaded.journal_path)
-        remove_alerts(loaded.journal_path)
-        remove_witness(loaded.journal_path)
+        for suffix in (ALERTS, WITNESSED):
+            remove_beside(loaded.journal_path, suffix)
         channels = [channel.model_copy(update={"peer_address": peer_address}) for channel in loaded.config.channels]
         config = loaded.config.model_copy(update={"policy": policy, "channels": channels})
         self.node = Node(replace(loaded, config=config), self._clock, self.checkpoint_key)

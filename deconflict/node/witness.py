@@ -21,13 +21,14 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from deconflict.client.peer import PeerClient
 from deconflict.journal.base import JournalFormatError
 from deconflict.node.ledger import ChannelState
+from deconflict.node.sidefiles import BUSY_TIMEOUT_MS, beside, to_micros
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
 from deconflict.transparency.checkpoint import (
     Checkpoint,
@@ -43,7 +44,7 @@ from deconflict.transparency.note import NoteError, parse_note
 if TYPE_CHECKING:
     from deconflict.node.node import Node
 
-__all__ = ["Witness", "WitnessStore", "peer_checkpoint_keys", "peer_cosigners", "remove_witness", "witness_path"]
+__all__ = ["Witness", "WitnessStore", "peer_checkpoint_keys", "peer_cosigners", "witness_path"]
 
 log = logging.getLogger(__name__)
 
@@ -73,22 +74,12 @@ CREATE TABLE forks (
     UNIQUE (origin, first_note, second_note)
 ) STRICT;
 """
-_BUSY_TIMEOUT_MS: Final = 5000
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND: Final = timedelta(microseconds=1)
+SUFFIX: Final = "witness"
 
 
 def witness_path(journal_path: Path) -> Path:
     """Beside the journal: `ru-mod.journal` -> `ru-mod.journal.witness`."""
-    return journal_path.with_name(journal_path.name + ".witness")
-
-
-def remove_witness(journal_path: Path) -> None:
-    """Delete a closed node's witness file and its companions: for test resets only."""
-    path = witness_path(journal_path)
-    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
-        with contextlib.suppress(FileNotFoundError):
-            (path.parent / name).unlink()
+    return beside(journal_path, SUFFIX)
 
 
 def peer_checkpoint_keys(channel: ChannelState) -> list[CheckpointKey]:
@@ -168,7 +159,7 @@ class WitnessStore:
     def _connect(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         connection = sqlite3.connect(self.path, isolation_level=None)
         try:
-            connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             (application_id,) = connection.execute("PRAGMA application_id").fetchone()
             (version,) = connection.execute("PRAGMA user_version").fetchone()
             (tables,) = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -196,7 +187,7 @@ class WitnessStore:
         assert self._connection is not None
         self._connection.execute(
             f"INSERT OR REPLACE INTO {table} (origin, size, note, time_us) VALUES (?, ?, ?, ?)",
-            (signed.checkpoint.origin, signed.checkpoint.size, signed.encode(), (now - _EPOCH) // _MICROSECOND),
+            (signed.checkpoint.origin, signed.checkpoint.size, signed.encode(), to_micros(now)),
         )
 
     def _insert_fork(self, fork: Fork, now: datetime) -> bool:
@@ -204,7 +195,7 @@ class WitnessStore:
         cursor = self._connection.execute(
             "INSERT OR IGNORE INTO forks (origin, first_note, second_note, reason, detected_time_us) "
             "VALUES (?, ?, ?, ?, ?)",
-            (fork.origin, fork.first.encode(), fork.second.encode(), fork.reason, (now - _EPOCH) // _MICROSECOND),
+            (fork.origin, fork.first.encode(), fork.second.encode(), fork.reason, to_micros(now)),
         )
         return cursor.rowcount == 1
 
