@@ -103,7 +103,7 @@ async def test_a_counter_to_our_notice_alerts_its_owner_with_the_counter_proposa
         (alert,) = response_alerts(events)
         assert alert.subject_id == f"{RU}/hama-2"
         assert f"{US} answers COUNTER to {RU}/hama-2 v1" in alert.text
-        assert "proposes [0] circle 34.00, 36.75 r 20 km, FL100-FL200" in alert.text
+        assert "proposes [0] circle 34.00N 36.75E r 20 km, FL100-FL200" in alert.text
         assert "remarks: further south, clear of our patrol" in alert.text
 
 

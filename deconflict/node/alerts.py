@@ -24,8 +24,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+from deconflict.cli.describe import volume as volume_text  # the words operators read everywhere
 from deconflict.journal.base import JournalFormatError
-from deconflict.models.geometry import Altitude, AltitudeUnit, Volume4D
 from deconflict.models.response import OperationalResponse, ResponseKind
 from deconflict.node.sidefiles import BUSY_TIMEOUT_MS, beside, from_micros, to_micros
 from deconflict.operator.v1 import operator_service_pb2 as operator_pb
@@ -278,27 +278,8 @@ def response_text(peer: str, response: OperationalResponse) -> str:
             f"{conflict.lateral_distance_m / 1000:.1f} km and {conflict.vertical_distance_m:.0f} m apart"
         )
     if response.kind == ResponseKind.COUNTER:
-        counter = "; ".join(f"[{index}] {_volume(volume)}" for index, volume in enumerate(response.counter_volumes))
+        counter = "; ".join(f"[{index}] {volume_text(volume)}" for index, volume in enumerate(response.counter_volumes))
         parts.append(f"proposes {counter or 'no volumes'}; the notice stands until amended (DCF-RSP-032)")
     if response.remarks:
         parts.append(f"remarks: {response.remarks}")
     return head + (": " + "; ".join(parts) if parts else "")
-
-
-def _altitude(value: Altitude) -> str:
-    if value.unit == AltitudeUnit.FLIGHT_LEVEL:
-        return f"FL{value.value:03.0f}"
-    unit = "m" if value.unit == AltitudeUnit.METRES else "ft"
-    return f"{value.value:g} {unit} {value.reference.name}"
-
-
-def _volume(value: Volume4D) -> str:
-    shape = value.volume
-    if shape.circle is not None:
-        centre = shape.circle.center
-        outline = f"circle {centre.latitude:.2f}, {centre.longitude:.2f} r {shape.circle.radius_m / 1000:g} km"
-    else:
-        assert shape.polygon is not None  # the model holds exactly one outline
-        outline = f"polygon of {len(shape.polygon.vertices)} vertices"
-    band = f"{_altitude(shape.altitude_lower)}-{_altitude(shape.altitude_upper)}"
-    return f"{outline}, {band}, {value.time_start:%d %b %H:%M}-{value.time_end:%d %b %H:%M}Z"
