@@ -36,6 +36,8 @@ class Fault(enum.StrEnum):
     # An envelope's sender is taken from the envelope, not from the caller's certificate: the peer of another
     # channel may relay an envelope this channel's peer signed (DCF-SEC-003).
     SKIP_SENDER_CHECK = "skip-sender-check"
+    # The peer's checkpoint is cosigned without checking that it extends the last one cosigned (DCF-JNL-010).
+    COSIGN_ANYTHING = "cosign-anything"
 
 
 # The variants the suite catches only over mutual TLS (a target claiming tls): in plaintext nothing is authorised.
@@ -57,4 +59,5 @@ VIOLATES: dict[Fault, tuple[str, ...]] = {
     Fault.SKIP_SIGNATURE_CHECK: ("DCF-SEC-008", "DCF-ENV-018"),
     Fault.SKIP_ACCESS_CHECK: ("DCF-SEC-004",),
     Fault.SKIP_SENDER_CHECK: ("DCF-SEC-003",),
+    Fault.COSIGN_ANYTHING: ("DCF-JNL-010", "DCF-JNL-011"),
 }

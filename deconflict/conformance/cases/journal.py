@@ -8,6 +8,8 @@ computed again here.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -17,15 +19,18 @@ from deconflict.client.peer import Delivery
 from deconflict.client.retry import RefusedError
 from deconflict.conformance.case import CaseFailedError, case, expect
 from deconflict.conformance.cases.envelope import refused_with
+from deconflict.conformance.peer import SuitePeer, serving
 from deconflict.conformance.session import Session
+from deconflict.operator.v1 import operator_service_pb2 as operator_pb
 from deconflict.transparency.checkpoint import (
+    Checkpoint,
     CheckpointKey,
     SignedCheckpoint,
     journal_origin,
     key_name,
     open_checkpoint,
 )
-from deconflict.transparency.cosignature import cosign
+from deconflict.transparency.cosignature import CosignerKey, cosign, verify_cosignatures
 from deconflict.transparency.merkle import (
     EMPTY_ROOT,
     MerkleTree,
@@ -34,7 +39,7 @@ from deconflict.transparency.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from deconflict.transparency.note import NoteError, NoteSignature
+from deconflict.transparency.note import Note, NoteError, NoteSignature
 from deconflict.v1 import envelope_pb2
 
 
@@ -208,3 +213,69 @@ async def cosignatures(s: Session) -> None:
     except RefusedError as error:
         raise CaseFailedError("the suite's cosignature taken", f"{error.code.name}: {error.message}") from None
     expect(answer.cosigned_size == size, f"cosigned_size {size}", answer.cosigned_size)
+
+
+# -- the party witnessing the suite's journal (the suite listening as its peer)
+
+
+def _suite_journal(size: int, label: bytes = b"suite entry") -> MerkleTree:
+    """A journal of the suite's: the party witnesses its tree, never its entries' meaning."""
+    return MerkleTree.of_entries(label + b" %d" % index for index in range(size))
+
+
+async def _cosigned(s: Session, peer: SuitePeer, stated: Checkpoint, within: float) -> Note | None:
+    """The party's cosignature of `stated` once it returned one (checked to verify with a key of the party in the
+    agreement), or None after `within` seconds."""
+    keys = [CosignerKey.of_party(k.party, k.key_id, k.ed25519_public_key) for k in s.agreement.model.keys
+            if k.party == s.target.party]  # fmt: skip
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for note in peer.cosignatures:
+            if note.text != stated.text():
+                continue
+            try:
+                found = verify_cosignatures(note, keys)
+            except NoteError as error:
+                raise CaseFailedError("a cosignature that verifies", str(error)) from None
+            expect(bool(found), f"a tlog-cosignature by a key of {s.target.party}", note.signatures)
+            return note
+        await asyncio.sleep(0.1)
+    return None
+
+
+@case("journal.party_witnesses_the_peer", "DCF-JNL-009", feature="journal")
+async def witnesses(s: Session) -> None:
+    """The party obtains the suite's checkpoint, verifies it and returns its cosignature (Cosign), a C2SP
+    tlog-cosignature by a key of the party in the agreement; a later checkpoint that extends it is cosigned too,
+    after the party asked for the consistency proof between them."""
+    interval = s.agreement.model.heartbeat_interval.total_seconds()
+    async with serving(s, greet=True) as peer:
+        first = peer.serve_checkpoint(_suite_journal(3))
+        found = await _cosigned(s, peer, first, 5 * interval + 3)
+        expect(found is not None, "the suite's checkpoint cosigned", f"Cosign calls: {len(peer.cosignatures)}")
+        second = peer.serve_checkpoint(_suite_journal(5))
+        found = await _cosigned(s, peer, second, 5 * interval + 3)
+        expect(found is not None, "the checkpoint that extends it cosigned", f"Cosign calls: {len(peer.cosignatures)}")
+        asked = [(c.request.first_size, c.request.second_size) for c in peer.named("GetConsistencyProof")]
+        expect((3, 5) in asked, "a consistency proof from size 3 to 5 asked for", asked)
+
+
+@case("journal.party_finds_a_fork_and_cosigns_none", "DCF-JNL-010", "DCF-JNL-011", feature="journal")
+async def fork(s: Session) -> None:
+    """After the party cosigned a checkpoint of the suite, the suite serves one of other entries that does not
+    extend it: the party cosigns none of it and raises an alert ALERT_KIND_JOURNAL_FORK."""
+    interval = s.agreement.model.heartbeat_interval.total_seconds()
+    async with serving(s, greet=True) as peer:
+        first = peer.serve_checkpoint(_suite_journal(3))
+        found = await _cosigned(s, peer, first, 5 * interval + 3)
+        expect(found is not None, "the suite's first checkpoint cosigned", f"Cosign calls: {len(peer.cosignatures)}")
+        forked = peer.serve_checkpoint(_suite_journal(5, b"rewritten entry"))
+        deadline = time.monotonic() + 5 * interval + 3
+        alerts: list[int] = []
+        while time.monotonic() < deadline and operator_pb.ALERT_KIND_JOURNAL_FORK not in alerts:
+            await asyncio.sleep(0.2)
+            alerts = [alert.kind for alert in await s.alerts()]
+        await asyncio.sleep(2 * interval)  # a witness that cosigns anyway has had its rounds
+        cosigned = await _cosigned(s, peer, forked, 0.1)
+        expect(cosigned is None, "no cosignature of the forked checkpoint", "the party cosigned it")
+        expect(operator_pb.ALERT_KIND_JOURNAL_FORK in alerts, "an alert ALERT_KIND_JOURNAL_FORK", alerts)
