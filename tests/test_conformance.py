@@ -24,6 +24,7 @@ from deconflict.conformance.report import as_json, junit, text, uncovered
 from deconflict.conformance.runner import FAILED, PASSED, SKIPPED, Result, Selection, run_cases
 from deconflict.conformance.target import Target, load_target, packaged_agreement, packaged_test_key
 from deconflict.node.config import load_config
+from deconflict.node.faults import OVER_TLS as FAULTS_OVER_TLS
 from deconflict.node.faults import VIOLATES, Fault
 from deconflict.node.server import NodeServer
 from deconflict.spec import load_requirements
@@ -32,7 +33,7 @@ from tests.nodes import make_pki
 CLI = [sys.executable, "-m", "deconflict"]
 
 
-PARTY, SUITE = "party-under-test", "conformance-suite"
+PARTY, SUITE, BYSTANDER = "party-under-test", "conformance-suite", "conformance-bystander"
 
 
 def write_node(folder: Path, faults: tuple[Fault, ...] = (), *, tls: bool = False) -> Path:
@@ -50,7 +51,15 @@ def write_node(folder: Path, faults: tuple[Fault, ...] = (), *, tls: bool = Fals
         )
         peer_ca = f'peer_ca = "pki/{SUITE}/ca.crt"\n'
         clients = f'clients = ["urn:deconflict:party:{SUITE}"]\n'
-        features = '["core", "streaming", "signing", "tls"]'
+        features = '["core", "streaming", "signing", "journal", "tls"]'
+        # A second channel, whose peer the suite's CA vouches for too: the suite's certificates naming that party
+        # are authenticated, and must still be refused on the suite's channel (DCF-SEC-003, DCF-SEC-004).
+        agreement = packaged_agreement().read_text().replace(SUITE, BYSTANDER)
+        (folder / "bystander.toml").write_text(agreement)
+        peer_ca += (
+            f'\n[[channels]]\npeer = "{BYSTANDER}"\npeer_address = ""\nagreement = "bystander.toml"\n'
+            f'peer_ca = "pki/{SUITE}/ca.crt"\n'
+        )
         suite = (
             f'\n[tls]\ncertificate = "pki/{SUITE}/node.crt"\nkey = "pki/{SUITE}/node.key"\n'
             f'party_ca = "pki/{PARTY}/ca.crt"\nca = "pki/{SUITE}/ca.crt"\nca_key = "pki/{SUITE}/ca.key"\n'
@@ -60,7 +69,7 @@ def write_node(folder: Path, faults: tuple[Fault, ...] = (), *, tls: bool = Fals
             "insecure = true\n\n",
             "",
             "",
-            '["core", "streaming", "signing"]',
+            '["core", "streaming", "signing", "journal"]',
             "",
         )
     (folder / "node.toml").write_text(
@@ -88,12 +97,15 @@ async def reference_node(
         await server.stop(grace=0)
 
 
-def run_suite(folder: Path, faults: tuple[Fault, ...] = (), cited: tuple[str, ...] = ()) -> list[Result]:
-    """Every case (or those citing one of `cited`) against a reference node with `faults`."""
+def run_suite(
+    folder: Path, faults: tuple[Fault, ...] = (), cited: tuple[str, ...] = (), *, tls: bool = False
+) -> list[Result]:
+    """Every case (or those citing one of `cited`) against a reference node with `faults` (over mutual TLS with
+    `tls`)."""
     cases = [c for c in all_cases().values() if not cited or set(c.requirements) & set(cited)]
 
     async def go() -> list[Result]:
-        async with reference_node(folder, faults) as (target, address):
+        async with reference_node(folder, faults, tls=tls) as (target, address):
             return await run_cases(target, address, cases)
 
     return asyncio.run(go())
@@ -136,8 +148,9 @@ def test_the_tls_cases_are_skipped_for_a_party_that_does_not_claim_tls(tmp_path:
 
 @pytest.mark.parametrize("fault", list(Fault), ids=[fault.value for fault in Fault])
 def test_every_faulty_variant_is_caught_naming_the_requirement_it_breaks(tmp_path: Path, fault: Fault) -> None:
-    # The cases that cite what the variant breaks: the whole suite against all eight takes over ten minutes.
-    results = run_suite(tmp_path, (fault,), VIOLATES[fault])
+    # The cases that cite what the variant breaks: the whole suite against all of them takes over ten minutes.
+    # Over mutual TLS for the variants whose rule only an authenticated caller can break.
+    results = run_suite(tmp_path, (fault,), VIOLATES[fault], tls=fault in FAULTS_OVER_TLS)
     failed = [r for r in results if r.status == FAILED]
     naming = [r.name for r in failed if set(r.requirements) & set(VIOLATES[fault])]
     assert naming, (

@@ -199,7 +199,8 @@ def init(
         signing=SIGNING + (NODE_TLS if tls else ""),
     )
     (folder / "node.toml").write_text(node)
-    # What the reference node implements: streaming and signing always, and tls when it runs with certificates.
-    features = '["core", "streaming", "signing", "tls"]' if tls else '["core", "streaming", "signing"]'
+    # What the reference node implements: streaming, signing and its journal always, and tls with certificates.
+    claimed = ["core", "streaming", "signing", "journal", *(["tls"] if tls else [])]
+    features = "[" + ", ".join(f'"{feature}"' for feature in claimed) + "]"
     (folder / "target.toml").write_text(TARGET_TOML.format(port=port, features=features) + (TARGET_TLS if tls else ""))
     console().print(f"wrote {folder}/agreement.toml, node.toml, target.toml and {key.name}", highlight=False)

@@ -4,6 +4,8 @@ Many requirements are about what a party does as the caller: that it says Hello 
 messages one at a time and in order, and how it takes the acknowledgements and refusals it gets. `SuitePeer`
 answers Hello, heartbeats and checklists, records every call, and stores and acknowledges every write as
 chapter 5 says (the same message twice gets the same acknowledgement), unless a case answers a write itself.
+For the party to witness it (DCF-JNL-009), it serves the checkpoint a case gives it of a tree the case builds,
+that tree's consistency proofs, and keeps the cosignatures the party returns.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from deconflict.rpc.handlers import Behaviour, Context, service_handler
 from deconflict.rpc.refusal import Refusal
 from deconflict.rpc.server import build_server
 from deconflict.testing.v1 import test_control_service_pb2 as control_pb
+from deconflict.transparency.checkpoint import Checkpoint, journal_origin, sign_checkpoint
+from deconflict.transparency.merkle import MerkleTree
+from deconflict.transparency.note import Note, NoteError, parse_note, parse_signature
 from deconflict.v1 import (
     channel_service_pb2,
     conference_service_pb2,
@@ -100,6 +105,22 @@ class SuitePeer:
         self.overlapped = False  # a write arrived while another was unanswered
         self._in_flight = 0
         self._given: dict[str, envelope_pb2.SignedPayload] = {}
+        self.journal: MerkleTree | None = None  # the tree the suite's checkpoints state, once a case sets one
+        self.checkpoint = b""  # the signed checkpoint served to GetCheckpoint
+        self.cosignatures: list[Note] = []  # each Cosign call: the checkpoint with the party's lines added
+
+    def serve_checkpoint(self, tree: MerkleTree) -> Checkpoint:
+        """Serve a checkpoint of `tree` as the suite's journal of the channel, signed with the suite's key, and
+        that tree's proofs."""
+        key = self.s.key
+        if key is None:
+            raise CaseSkippedError("the target names no key of the suite: it cannot sign a checkpoint")
+        stated = Checkpoint(
+            journal_origin(self.s.channel_id, self.s.party), tree.size, tree.root(), int(datetime.now(UTC).timestamp())
+        )
+        self.journal = tree
+        self.checkpoint = sign_checkpoint(stated, self.s.party, key.key_id, key.private_key).encode().encode()
+        return stated
 
     # -- what the party did
 
@@ -178,7 +199,14 @@ class SuitePeer:
         for method in service.methods:
             if method.name in WRITE_METHODS:
                 found[method.name] = self._writer(method)
-            elif method.name in ("Hello", "Heartbeat", "ExchangeChecklist"):
+            elif method.name in (
+                "Hello",
+                "Heartbeat",
+                "ExchangeChecklist",
+                "GetCheckpoint",
+                "GetConsistencyProof",
+                "Cosign",
+            ):
                 found[method.name] = getattr(self, method.name)
             else:
                 found[method.name] = _not_served_stream if method.server_streaming else _not_served
@@ -210,6 +238,31 @@ class SuitePeer:
             last_sequence_received=len(self.pushed),
         )
         return channel_service_pb2.ExchangeChecklistResponse(checklist=checklist_to_proto(checklist))
+
+    async def GetCheckpoint(self, request: Any, context: Context) -> Any:  # noqa: N802
+        self.calls.append(Call("GetCheckpoint", request, time.monotonic()))
+        if not self.checkpoint:
+            raise Refusal(grpc.StatusCode.FAILED_PRECONDITION, "the suite serves no checkpoint in this case")
+        return channel_service_pb2.GetCheckpointResponse(checkpoint=self.checkpoint)
+
+    async def GetConsistencyProof(self, request: Any, context: Context) -> Any:  # noqa: N802
+        self.calls.append(Call("GetConsistencyProof", request, time.monotonic()))
+        tree = self.journal
+        if tree is None or not 0 < request.first_size <= request.second_size <= tree.size:
+            raise Refusal(grpc.StatusCode.OUT_OF_RANGE, "no such sizes of the suite's journal")
+        proof = tree.consistency_proof(request.first_size, request.second_size)
+        return channel_service_pb2.GetConsistencyProofResponse(proof=proof)
+
+    async def Cosign(self, request: Any, context: Context) -> Any:  # noqa: N802
+        """Kept as returned: the case checks the lines (a party that cosigns wrongly is what it looks for)."""
+        self.calls.append(Call("Cosign", request, time.monotonic()))
+        try:
+            note = parse_note(request.checkpoint)
+            lines = tuple(parse_signature(bytes(line).decode().removesuffix("\n")) for line in request.cosignatures)
+        except (UnicodeDecodeError, NoteError) as error:
+            raise Refusal.invalid([("cosignatures", f"do not parse: {error}")]) from None
+        self.cosignatures.append(Note(note.text, (*note.signatures, *lines)))
+        return channel_service_pb2.CosignResponse(cosigned_size=Checkpoint.parse(note.text).size)
 
     def _writer(self, method: MethodDescriptor) -> Behaviour:
         output: Any = message_factory.GetMessageClass(method.output_type)

@@ -30,7 +30,18 @@ class Fault(enum.StrEnum):
     MERGED_ACKNOWLEDGEMENTS = "merged-acknowledgements"
     # Incoming signatures are not verified: forged and unsigned payloads are parsed and stored (DCF-SEC-008).
     SKIP_SIGNATURE_CHECK = "skip-signature-check"
+    # Any caller whose certificate names a party passes for the peer, as in plaintext: no RPC is authorised by the
+    # caller's identity (DCF-SEC-004).
+    SKIP_ACCESS_CHECK = "skip-access-check"
+    # An envelope's sender is taken from the envelope, not from the caller's certificate: the peer of another
+    # channel may relay an envelope this channel's peer signed (DCF-SEC-003).
+    SKIP_SENDER_CHECK = "skip-sender-check"
+    # The peer's checkpoint is cosigned without checking that it extends the last one cosigned (DCF-JNL-010).
+    COSIGN_ANYTHING = "cosign-anything"
 
+
+# The variants the suite catches only over mutual TLS (a target claiming tls): in plaintext nothing is authorised.
+OVER_TLS: frozenset[Fault] = frozenset({Fault.SKIP_ACCESS_CHECK, Fault.SKIP_SENDER_CHECK})
 
 # How long the ACK_BEFORE_STORE variant waits before it stores what it already acknowledged.
 STORE_DELAY_S = 2.0
@@ -46,4 +57,7 @@ VIOLATES: dict[Fault, tuple[str, ...]] = {
     Fault.IGNORE_SEPARATION: ("DCF-CFL-001", "DCF-CFL-002"),
     Fault.MERGED_ACKNOWLEDGEMENTS: ("DCF-RSP-001",),
     Fault.SKIP_SIGNATURE_CHECK: ("DCF-SEC-008", "DCF-ENV-018"),
+    Fault.SKIP_ACCESS_CHECK: ("DCF-SEC-004",),
+    Fault.SKIP_SENDER_CHECK: ("DCF-SEC-003",),
+    Fault.COSIGN_ANYTHING: ("DCF-JNL-010", "DCF-JNL-011"),
 }

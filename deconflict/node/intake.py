@@ -112,6 +112,8 @@ class Intake:
             _check_signature_list(signed)
         except PayloadError as error:
             raise Refusal.invalid([(error.field, error.description)]) from None
+        if Fault.SKIP_SENDER_CHECK in self._faults:
+            peer = None  # the faulty variant (node/faults.py): the sender is whoever the envelope names
         verified = self._verified(signed, peer, now)  # (3)
         try:
             message = decode_envelope(payload)  # (4)

@@ -77,7 +77,7 @@ class NodeServer:
     def _access(self) -> Access:
         loaded = self.node.loaded
         trust = loaded.tls.trust() if loaded.tls is not None else None
-        return Access(self.node.party, loaded.agreements, trust, loaded.config.testing.clients)
+        return Access(self.node.party, loaded.agreements, trust, loaded.config.testing.clients, self.node.faults)
 
     async def start(self) -> int:
         await self.node.start()

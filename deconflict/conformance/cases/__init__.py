@@ -10,6 +10,7 @@ from deconflict.conformance.cases import (  # noqa: F401  (each module registers
     envelope,
     errors,
     geometry,
+    journal,
     limits,
     notice,
     overview,

@@ -55,7 +55,8 @@ async def _refused(
     a notice is refused each time, and the party stores nothing it sent."""
     await s.hello()
     async with PeerClient(s.address, retry=Session.retry_policy(), **client) as peer:
-        writer = EnvelopeWriter(peer, party=s.party, recipient=s.target.party, channel_id=s.channel_id)
+        # A notice the suite signed, relayed by this caller: only the TLS session says who sends it (DCF-SEC-003).
+        writer = EnvelopeWriter(peer, party=s.party, recipient=s.target.party, channel_id=s.channel_id, key=s.key)
         attempts: list[Callable[[], Awaitable[object]]] = [
             lambda: peer.get_agreement(s.channel_id),
             lambda: writer.send("notice", s.notice()),
@@ -122,7 +123,8 @@ async def expired(s: Session) -> None:
 async def another_party(s: Session) -> None:
     """Certificates of the peer's CA that do not name the peer alone (the party under test itself, a party that
     is not of the channel, two parties, none) are refused with PERMISSION_DENIED, reason NOT_PEER (or in the
-    handshake), and nothing they send is stored."""
+    handshake), and nothing they send is stored. The notice each files is signed by the peer: one a party of
+    another channel relays is refused too (NOT_PEER, or UNAUTHENTICATED since it holds no key of the caller's)."""
     authority = _authority(s)
     for what, uris in {
         "a certificate naming the party itself": [party_uri(s.target.party)],
@@ -130,6 +132,4 @@ async def another_party(s: Session) -> None:
         "a certificate naming two parties": [party_uri(s.party), party_uri(_OTHER_PARTY)],
         "a certificate naming no party": [],
     }.items():
-        await _refused(
-            s, what, frozenset({grpc.StatusCode.UNAVAILABLE}), "NOT_PEER", tls=_presenting(s, authority, uris=uris)
-        )
+        await _refused(s, what, _TRANSPORT, "NOT_PEER", tls=_presenting(s, authority, uris=uris))
