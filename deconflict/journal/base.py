@@ -12,8 +12,8 @@ import asyncio
 import enum
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Final, Protocol
 
 
 class Direction(enum.StrEnum):
@@ -112,3 +112,16 @@ class Journal(Protocol):
     async def close(self) -> None:
         """Make everything pending durable (or fail it), then stop; later appends are refused."""
         ...
+
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+
+
+def to_micros(moment: datetime) -> int:
+    """A moment as the journal and the files beside it store it: whole microseconds since the epoch, UTC."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def from_micros(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)

@@ -40,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -54,6 +54,8 @@ from deconflict.journal.base import (
     JournalStats,
     JournalUnavailableError,
     Record,
+    from_micros,
+    to_micros,
 )
 from deconflict.journal.evidence import FIRST_LINK, EntryRow, Evidence
 from deconflict.transparency.merkle import CompactRange
@@ -131,8 +133,6 @@ _FRAMES_PER_COMMIT: Final = 2
 # (16 MB) the writer runs one checkpoint itself between two commits, so that the next one restarts the WAL.
 MAX_WAL_FRAMES: Final = 4096
 _MAX_INT64: Final = (1 << 63) - 1
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND: Final = timedelta(microseconds=1)
 _DIRECTIONS: Final = {d.value: d for d in Direction}
 _RECEIVED: Final = Direction.IN.value
 
@@ -601,7 +601,7 @@ def _row(position: int, record: Record) -> EntryRow:
         raise ValueError(f"sequence must be an int from 0 to 2**63-1, not {record.sequence!r}")
     if not isinstance(record.stored_time, datetime) or record.stored_time.utcoffset() is None:
         raise ValueError("stored_time must be a timezone-aware datetime")
-    stored_time_us = (record.stored_time - _EPOCH) // _MICROSECOND
+    stored_time_us = to_micros(record.stored_time)
     return (
         position,
         record.channel_id,
@@ -626,7 +626,7 @@ def _entry(row: tuple[Any, ...]) -> Entry:
         sequence=sequence,
         kind=kind,
         payload=payload,
-        stored_time=_EPOCH + timedelta(microseconds=stored_time_us),
+        stored_time=from_micros(stored_time_us),
         meta=meta,
     )
     return Entry(position, record)

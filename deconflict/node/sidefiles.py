@@ -4,13 +4,14 @@ test reset, and the microsecond timestamps they store, as the journal does."""
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
+from deconflict.journal.base import from_micros, to_micros
+
+__all__ = ["BUSY_TIMEOUT_MS", "beside", "from_micros", "remove_beside", "to_micros"]
+
 BUSY_TIMEOUT_MS: Final = 5000  # how long a connection waits for another's lock before it fails
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND: Final = timedelta(microseconds=1)
 
 
 def beside(journal_path: Path, suffix: str) -> Path:
@@ -24,11 +25,3 @@ def remove_beside(journal_path: Path, suffix: str) -> None:
     for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
         with contextlib.suppress(FileNotFoundError):
             (path.parent / name).unlink()
-
-
-def to_micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // _MICROSECOND
-
-
-def from_micros(micros: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=micros)
