@@ -404,15 +404,22 @@ async def until_stdin_closes() -> None:
     await closed.wait()
 
 
-async def serve_node(folder: Path) -> None:
+async def serve_node(folder: Path, worker_cpu: int | None) -> None:
     begin = time.perf_counter()
     server = NodeServer(load_config(folder / "node.toml"))
     port = await server.start()
     node = server.node
-    print(f"ready {port} {time.perf_counter() - begin:.3f} {len(node.conflicts)}", flush=True)
+    await node.assessor.ready()
+    # The node's conflict worker may use the CPU the client is on: the node's two processes then have what the
+    # bare server's one has plus what the client leaves; its CPU is reported on its own.
+    worker = node.assessor.pid
+    if worker is not None and worker_cpu is not None:
+        os.sched_setaffinity(worker, {worker_cpu})
+    print(f"ready {port} {time.perf_counter() - begin:.3f} {len(node.assessor)} {worker or 0}", flush=True)
     await until_stdin_closes()
+    await node.assessor.settled()
     stats = node.journal.stats  # type: ignore[attr-defined]
-    print(f"done {len(node.conflicts)} {stats.commits} {stats.records_committed} {node.failed is None}", flush=True)
+    print(f"done {len(node.assessor)} {stats.commits} {stats.records_committed} {node.failed is None}", flush=True)
     await server.stop(grace=0)
 
 
@@ -424,7 +431,7 @@ async def serve_bare() -> None:
         server.add_registered_method_handlers(service, handlers)  # type: ignore[attr-defined]  # as generated code
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    print(f"ready {port} 0 0", flush=True)
+    print(f"ready {port} 0 0 0", flush=True)
     await until_stdin_closes()
     print("done 0 0 0 True", flush=True)
     await server.stop(0)
@@ -445,6 +452,14 @@ def pin(cpu: int | None) -> None:
         os.sched_setaffinity(0, {cpu})
 
 
+def process_cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Server:
     """A server process: `python this-file --serve node|bare [--folder F]`."""
 
@@ -462,6 +477,7 @@ class Server:
         self.port = int(words[1])
         self.start_s = float(words[2])
         self.volumes_at_start = int(words[3])
+        self.worker = int(words[4]) or None  # the node's conflict worker process
 
     @property
     def address(self) -> str:
@@ -469,11 +485,11 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User and system CPU time of the server process so far, every thread included."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return math.nan
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.process.pid)
+
+    def worker_cpu_seconds(self) -> float:
+        """The same for the node's conflict worker; 0 when there is none."""
+        return 0.0 if self.worker is None else process_cpu_seconds(self.worker)
 
     def stop(self) -> tuple[int, int, int, bool]:
         """Volumes indexed, journal commits, records committed, and whether the node never failed."""
@@ -496,6 +512,7 @@ class Measured:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     server_cpu: float = 0.0  # fraction of one CPU
+    worker_cpu: float = 0.0  # the node's conflict worker
     client_cpu: float = 0.0
     total: int = 0  # acknowledged, warm-up and drain included: each added a notice of 3 volumes to the node
 
@@ -516,14 +533,15 @@ class Window:
         self.start = time.perf_counter() + warm_up
         self.end = self.start + seconds
         self.result = Measured(seconds=seconds)
-        self._cpu: list[tuple[float, float]] = []
+        self._cpu: list[tuple[float, float, float]] = []
 
     async def watch(self) -> None:
         for moment in (self.start, self.end):
             await asyncio.sleep(max(0.0, moment - time.perf_counter()))
-            self._cpu.append((self.server.cpu_seconds(), time.process_time()))
-        (server_0, client_0), (server_1, client_1) = self._cpu
+            self._cpu.append((self.server.cpu_seconds(), self.server.worker_cpu_seconds(), time.process_time()))
+        (server_0, worker_0, client_0), (server_1, worker_1, client_1) = self._cpu
         self.result.server_cpu = (server_1 - server_0) / self.result.seconds
+        self.result.worker_cpu = (worker_1 - worker_0) / self.result.seconds
         self.result.client_cpu = (client_1 - client_0) / self.result.seconds
 
     @property
@@ -733,7 +751,8 @@ def table(rows: Sequence[Row]) -> str:
 
 def details(rows: Sequence[Row]) -> str:
     lines: list[tuple[str, ...]] = [
-        ("volumes", "in flight", "node cpu", "its client", "bare cpu", "its client", "volumes at start", "at end",
+        ("volumes", "in flight", "node cpu", "its worker", "its client", "bare cpu", "its client", "volumes at start",
+         "at end",
          "records/commit", "node start s"),
     ]  # fmt: skip
     for row in rows:
@@ -743,6 +762,7 @@ def details(rows: Sequence[Row]) -> str:
                 f"{row.volumes:,}",
                 str(row.in_flight),
                 f"{node.server_cpu:.0%}",
+                f"{node.worker_cpu:.0%}",
                 f"{node.client_cpu:.0%}",
                 f"{bare.server_cpu:.0%}",
                 f"{bare.client_cpu:.0%}",
@@ -775,7 +795,7 @@ def main() -> None:
     server_cpu, client_cpu = cpus()
     if args.serve is not None:
         pin(server_cpu)
-        asyncio.run(serve_node(args.folder) if args.serve == "node" else serve_bare())
+        asyncio.run(serve_node(args.folder, client_cpu) if args.serve == "node" else serve_bare())
         return
     pin(client_cpu)
     if args.quick:

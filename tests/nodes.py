@@ -134,6 +134,7 @@ def write_configs(
     tls: bool = False,
     agreement_of: dict[str, str] | None = None,
     signing: str = "",
+    conflict_worker: bool = True,
 ) -> tuple[Path, Path, int, int]:
     """Agreement and node configs for both parties; their ports are chosen now, so each knows the other's.
 
@@ -143,6 +144,7 @@ def write_configs(
     `agreement_of` gives a party an agreement of its own (its TOML text) in place of the shared one: parties that
     do not hold the same agreement. Each node signs with its TEST_KEYS key, whose public half the agreement holds;
     `signing` is more of each node's [signing] table (`required = false` for a peer that cannot sign).
+    `conflict_worker` false keeps each node's conflict checks in its own process.
     """
     keys = "".join(TEST_KEYS[party].party_key_toml(party) for party in (RU, US))
     (folder / "agreement.toml").write_text(AGREEMENT.format(notice_timer=notice_timer, heartbeat=heartbeat) + keys)
@@ -167,7 +169,8 @@ def write_configs(
             (folder / agreement).write_text((agreement_of or {})[party] + keys)  # its keys are the same
         (folder / f"{party}.toml").write_text(
             f'party = "{party}"\nlisten = "127.0.0.1:{port}"\njournal = "{party}.journal"\npolicy = "{policy}"\n'
-            f"{security}"
+            + ("" if conflict_worker else "conflict_worker = false\n")
+            + f"{security}"
             f'[[channels]]\npeer = "{peer}"\npeer_address = "{peer_address}"\nagreement = "{agreement}"\n'
             + (f'peer_ca = "pki/{peer}/ca.crt"\n' if tls else "")
             + f"\n[signing]\n{signing}\n"

@@ -167,9 +167,14 @@ async def test_a_suspension_holds_both_ways_and_both_operators_are_told_dcf_sus_
 @pytest.mark.asyncio
 async def test_exchange_checklist_returns_the_channels_notices_dcf_chk_002(tmp_path: Path) -> None:
     async with one_node(tmp_path) as node, peer_of(node.address) as peer:
+        sent = node.server.node.ledger.channels[CHANNEL].sent_positions
         for number in (1, 2, 3):
             await peer.notice(ours(number))
+        # Each answer leaves once its notice's conflicts are checked, beside the loop; a version amended or
+        # cancelled before that needs none. Wait for them, so that the node answers all four.
+        await until(lambda: len(sent) == 3)
         await peer.amend(ours(2), 1)
+        await until(lambda: len(sent) == 4)
         await peer.cancel(f"{US}/sortie-3", 1)
         async with OperatorClient(node.address) as operator:
             await operator.file_notice(sortie("ru-mod/hama-1"), mode=Mode.OPERATIONAL)

@@ -144,6 +144,8 @@ class NodeConfig(Message):
     # Plaintext gRPC, for local experiments only (DCF-SEC-005): never the default.
     insecure: bool = False
     tls: TlsConfig | None = None
+    # Conflict checks in a worker process beside the event loop (node/assessor.py); false keeps them in the node's.
+    conflict_worker: bool = True
     channels: list[ChannelConfig] = Field(min_length=1, max_length=64)
     testing: TestingConfig = Field(default_factory=TestingConfig)
     signing: SigningConfig = Field(default_factory=SigningConfig)

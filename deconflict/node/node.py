@@ -22,17 +22,25 @@ import grpc
 from deconflict import limits
 from deconflict.bridge.envelope import open_acknowledgement, open_envelope, seal_envelope, signed_payload_to_proto
 from deconflict.client.peer import Delivery
-from deconflict.conflict import ConflictIndex, IndexedNotice
+from deconflict.conflict import Conflict
+from deconflict.conflict.work import Begin, Load, Minima, Put, filed_notice
 from deconflict.journal.base import Direction, Entry, Journal, Record
 from deconflict.journal.sqlite import open_journal
 from deconflict.models.channel import Agreement, Liveness, SeparationMinima
 from deconflict.models.envelope import Envelope, Mode, ProtocolVersion
 from deconflict.models.notice import FlightNotice, NoticeState
 from deconflict.models.notice_service import NoticeRecord
-from deconflict.models.response import ConflictingNotice, OperationalResponse, ResponseKind, UnableReason
+from deconflict.models.response import (
+    ConflictingNotice,
+    DialogueState,
+    OperationalResponse,
+    ResponseKind,
+    UnableReason,
+)
 from deconflict.node import collector
 from deconflict.node.acknowledgement import decode_facts, encode_facts
 from deconflict.node.alerts import AlertBook, RecordedAlert, alerts_path, response_text
+from deconflict.node.assessor import Assessor
 from deconflict.node.checkpoints import JournalTrees
 from deconflict.node.config import LoadedConfig, ResponsePolicy
 from deconflict.node.faults import Fault
@@ -73,6 +81,7 @@ class Node:
         loaded: LoadedConfig,
         clock: Callable[[], datetime] = utc_now,
         checkpoint_key: CheckpointSigner | None = None,
+        assessor: Assessor | None = None,
     ) -> None:
         self.loaded = loaded
         self.config = loaded.config
@@ -98,7 +107,9 @@ class Node:
         for channel in channels:
             if not self.signer.can_sign(channel.channel_id, clock()):
                 log.error("%s: no signing key is valid now on channel %s (DCF-SEC-013)", self.party, channel.channel_id)
-        self.conflicts = ConflictIndex()
+        # The conflict index; a server keeps one across resets (a worker process is not started for each).
+        self.assessor = assessor if assessor is not None else Assessor(loaded.config.conflict_worker)
+        self._owns_assessor = assessor is None
         self._journal: Journal | None = None
         self._intake: Intake | None = None
         self._changed = asyncio.Condition()
@@ -108,6 +119,7 @@ class Node:
         # Each channel's journal as the peer checks it: trees, and the checkpoints signed of them (DCF-JNL-005..008).
         self.trees = JournalTrees(self.party, checkpoint_signer(loaded, checkpoint_key), clock)
         self._witnessed: WitnessStore | None = None
+        self._closing = False
 
     def _address_of(self, peer: str) -> str:
         return next(c.peer_address for c in self.config.channels if c.peer == peer)
@@ -151,12 +163,17 @@ class Node:
             self.faults,
         )
         replayed = self._replay()
+        await self.assessor.begin(Begin(self._minima()), self._holding)
+        self._answer_owed()
         # The replayed state lives as long as the node: keep it out of every later collection, which
         # would otherwise walk millions of objects and stall the loop for seconds.
         collector.settle_after_replay()
         log.info("%s: journal replayed, %d entries", self.party, replayed)
 
     async def close(self) -> None:
+        self._closing = True  # conflicts found from now on are answered by no one: the journal is closing
+        if self._owns_assessor:
+            await self.assessor.close()
         if self._journal is not None:
             await self._journal.close()
         # After the journal: the last messages it makes durable may still raise alerts.
@@ -173,13 +190,32 @@ class Node:
         # A node that stopped between a refusal and sealing the messages behind it again does that now.
         for channel in self.ledger.channels.values():
             self._renumber(channel, 0, channel.acknowledged + 1)
-        # The index is loaded once from the notices still active: in bulk, many times faster than one by one.
-        self.conflicts.put_many(
-            IndexedNotice.from_notice(entry.notice, channel_id=next(iter(entry.dialogues)), exercise=entry.exercise)
-            for entry in self.ledger.notices.values()
-            if entry.notice.state == NoticeState.ACTIVE and entry.dialogues
-        )
         return count
+
+    def _minima(self) -> tuple[Minima, ...]:
+        """What each channel's agreement calls a conflict (DCF-CFL-001, DCF-CFL-014)."""
+        ignore = Fault.IGNORE_SEPARATION in self.faults  # the faulty variant: nothing is ever too close
+        return tuple(
+            Minima(
+                channel.channel_id,
+                SeparationMinima(lateral_m=0.0, vertical_m=0.0, time=timedelta(0))
+                if ignore
+                else channel.agreement.model.separation,
+                tuple(channel.agreement.model.priority_rules),
+            )
+            for channel in self.ledger.channels.values()
+        )
+
+    def _holding(self) -> Load:
+        """Every ACTIVE notice the node holds, for the conflict index: loaded in bulk, many times faster than one by
+        one (at start, and if the worker has to be replaced)."""
+        return Load(
+            tuple(
+                Put(entry.notice, next(iter(entry.dialogues)), entry.exercise)
+                for entry in self.ledger.notices.values()
+                if entry.notice.state == NoticeState.ACTIVE and entry.dialogues
+            )
+        )
 
     def _replay_entry(self, entry: Entry, channel_index: int) -> None:
         """Apply one stored entry again; `channel_index`: its place in its channel's journal (DCF-JNL-005)."""
@@ -274,7 +310,7 @@ class Node:
         # After the journal took the record: it refuses a malformed one before the ledger has changed.
         self.ledger.apply(channel, envelope, facts, now)
         channel.outbox.append(Outgoing(envelope, facts))
-        self._index(envelope)
+        self._index(envelope, signed.payload)
         position.add_done_callback(lambda done: self._sent(done, channel, envelope, signed, facts))
         return Originated(channel, envelope, signed, position)
 
@@ -301,7 +337,7 @@ class Node:
         node holds what its envelopes say until it reconciles again, which follows its next Hello.
         """
         self.ledger.take_record(channel, record)
-        self.conflicts.put(record.notice, channel_id=channel.channel_id, exercise=record.mode == Mode.EXERCISE)
+        self.assessor.put(record.notice, channel.channel_id, record.mode == Mode.EXERCISE)
 
     # -- the outbox: acknowledgements and definitive refusals of this node's messages
 
@@ -431,17 +467,15 @@ class Node:
         """The conflict index after a notice was taken back to what it was."""
         entry = self.ledger.notice(owner, notice_id)
         if entry is None or entry.notice.state != NoticeState.ACTIVE or not entry.dialogues:
-            self.conflicts.remove(owner, notice_id)
+            self.assessor.remove(owner, notice_id)
             return
-        self.conflicts.put_indexed(
-            IndexedNotice.from_notice(entry.notice, channel_id=next(iter(entry.dialogues)), exercise=entry.exercise)
-        )
+        self.assessor.put(entry.notice, next(iter(entry.dialogues)), entry.exercise)
 
     # -- what follows a stored message
 
     def _stored(self, stored: Stored) -> None:
         if stored.direction == Direction.IN:
-            self._answer_automatically(stored, self._index(stored.envelope))
+            self._answer_automatically(stored, self._index(stored.envelope, stored.signed.payload, check=True))
         self._alert_for(stored)
         direction = operator_pb.DIRECTION_IN if stored.direction == Direction.IN else operator_pb.DIRECTION_OUT
         self._publish(
@@ -556,70 +590,91 @@ class Node:
             async with asyncio.timeout(seconds):
                 await self.changed()
 
-    def _index(self, envelope: Envelope) -> IndexedNotice | None:
-        """Keep the conflict index current; the notice filed, prepared once for the index and the check."""
-        notice = _filed_notice(envelope)
-        if notice is not None:
-            prepared = IndexedNotice.from_notice(
-                notice, channel_id=envelope.channel_id, exercise=envelope.mode == Mode.EXERCISE
-            )
-            self.conflicts.put_indexed(prepared)
-            return prepared
+    def _index(self, envelope: Envelope, payload: bytes, check: bool = False) -> asyncio.Future[list[Conflict]] | None:
+        """Keep the conflict index current; with `check`, the future of the conflicts of the notice filed."""
+        if filed_notice(envelope) is not None:
+            return self.assessor.file(envelope, payload, check)
         if envelope.cancellation is not None:
-            self.conflicts.remove(envelope.sender, envelope.cancellation.notice_id)
+            self.assessor.remove(envelope.sender, envelope.cancellation.notice_id)
         return None
 
     # -- the response policy (DCF-RSP spec: automatic ROGER / UNABLE, or STANDBY for an operator)
 
-    def _answer_automatically(self, stored: Stored, prepared: IndexedNotice | None) -> None:
-        envelope = stored.envelope
-        notice = _filed_notice(envelope)
-        if notice is None or prepared is None:
+    def _answer_automatically(self, stored: Stored, checking: asyncio.Future[list[Conflict]] | None) -> None:
+        notice = filed_notice(stored.envelope)
+        if notice is None or checking is None:
             return
-        channel = stored.channel
         if stored.facts.late:
             self.alert(
                 operator_pb.ALERT_KIND_LATE_NOTICE,
                 f"{notice.notice_id} v{notice.version} arrived with less than the agreed lead time",
                 notice.notice_id,
-                channel,
+                stored.channel,
             )
-        assessed = self.assess(channel, notice, envelope.mode, prepared)
+        envelope = stored.envelope
+        checking.add_done_callback(partial(self._answer, stored.channel, notice, envelope.message_id, envelope.mode))
+
+    def _answer_owed(self) -> None:
+        """Answer the peer's notices stored before a restart and not answered yet: the node stopped between storing
+        one and answering it, while its conflicts were being checked (DCF-RSP-001)."""
+        for entry in self.ledger.notices.values():
+            if entry.notice.state != NoticeState.ACTIVE:
+                continue
+            for channel_id, dialogue in entry.dialogues.items():
+                if (
+                    dialogue.responder == self.party
+                    and dialogue.state == DialogueState.PENDING
+                    and dialogue.version == entry.notice.version
+                ):
+                    channel = self.ledger.channels[channel_id]
+                    mode = Mode.EXERCISE if entry.exercise else Mode.OPERATIONAL
+                    checking = self.assessor.check(entry.notice, channel_id, entry.exercise)
+                    checking.add_done_callback(partial(self._answer, channel, entry.notice, dialogue.message_id, mode))
+
+    def _answer(
+        self,
+        channel: ChannelState,
+        notice: FlightNotice,
+        in_reply_to: str,
+        mode: Mode,
+        checking: asyncio.Future[list[Conflict]],
+    ) -> None:
+        """The answer to a notice, once its conflicts are known (by policy: DCF-RSP-001, DCF-RSP-029)."""
+        if checking.cancelled() or self.failed is not None or self._closing:
+            return
+        assessed = self.assess(channel, notice, checking.result())
         if Fault.MERGED_ACKNOWLEDGEMENTS in self.faults:
             return  # the faulty variant lets the logical acknowledgement stand for the answer
-        if self.config.policy == ResponsePolicy.OPERATOR:
-            standby = OperationalResponse(
-                notice_id=notice.notice_id, notice_version=notice.version, kind=ResponseKind.STANDBY
-            )
-            # The operator decides, with what the conflict engine found in front of them.
-            if UnableReason.CONFLICT in assessed.reasons:
-                named = ", ".join(f"{c.notice_id} v{c.version} ({c.owner})" for c in assessed.conflicts)
-                self.alert(
-                    operator_pb.ALERT_KIND_CONFLICT,
-                    f"{notice.notice_id} v{notice.version} conflicts with {named or 'notices on another channel'}",
-                    notice.notice_id,
-                    channel,
+        try:
+            if self.config.policy == ResponsePolicy.OPERATOR:
+                standby = OperationalResponse(
+                    notice_id=notice.notice_id, notice_version=notice.version, kind=ResponseKind.STANDBY
                 )
-            self.originate(channel, "response", standby, in_reply_to=envelope.message_id, mode=envelope.mode)
-            if UnableReason.UNKNOWN_REFERENCE not in assessed.reasons:
-                return
-            # A reference the agreement does not have leaves the operator nothing to decide: the node still
-            # answers UNABLE itself (DCF-RSP-029, DCF-RSP-028), right after the STANDBY (DCF-TIM-004).
-        self.originate(channel, "response", assessed, in_reply_to=envelope.message_id, mode=envelope.mode)
+                # The operator decides, with what the conflict engine found in front of them.
+                if UnableReason.CONFLICT in assessed.reasons:
+                    named = ", ".join(f"{c.notice_id} v{c.version} ({c.owner})" for c in assessed.conflicts)
+                    self.alert(
+                        operator_pb.ALERT_KIND_CONFLICT,
+                        f"{notice.notice_id} v{notice.version} conflicts with {named or 'notices on another channel'}",
+                        notice.notice_id,
+                        channel,
+                    )
+                self.originate(channel, "response", standby, in_reply_to=in_reply_to, mode=mode)
+                if UnableReason.UNKNOWN_REFERENCE not in assessed.reasons:
+                    return
+                # A reference the agreement does not have leaves the operator nothing to decide: the node still
+                # answers UNABLE itself (DCF-RSP-029, DCF-RSP-028), right after the STANDBY (DCF-TIM-004).
+            self.originate(channel, "response", assessed, in_reply_to=in_reply_to, mode=mode)
+        except Refusal as refusal:
+            # The notice moved on while it was checked (amended, cancelled, the channel suspended): what it is now
+            # gets its own answer, or needs none.
+            log.info("%s: no answer to %s v%d: %s", self.party, notice.notice_id, notice.version, refusal.message)
 
-    def assess(
-        self, channel: ChannelState, notice: FlightNotice, mode: Mode, prepared: IndexedNotice | None = None
-    ) -> OperationalResponse:
-        """ROGER when the notice is clear of every other party's notices and names only frequencies and contacts
-        of the agreement; otherwise UNABLE, with the conflicts (DCF-RSP-027) and the first reference the agreement
-        does not have (DCF-RSP-028)."""
+    def assess(self, channel: ChannelState, notice: FlightNotice, found: list[Conflict]) -> OperationalResponse:
+        """ROGER when the notice is clear of every other party's notices (`found`: its conflicts) and names only
+        frequencies and contacts of the agreement; otherwise UNABLE, with the conflicts (DCF-RSP-027) and the first
+        reference the agreement does not have (DCF-RSP-028)."""
         agreement = channel.agreement.model
-        separation = agreement.separation
-        if Fault.IGNORE_SEPARATION in self.faults:
-            separation = SeparationMinima(lateral_m=0.0, vertical_m=0.0, time=timedelta(0))
-        found = self.conflicts.conflicts(
-            prepared or notice, separation, agreement.priority_rules, exercise=mode == Mode.EXERCISE
-        )
         unknown = unknown_reference(agreement, notice)
         if not found and unknown is None:
             return OperationalResponse(
@@ -735,11 +790,3 @@ _RESPONSE_ALERTS: dict[ResponseKind, operator_pb.AlertKind.ValueType] = {
     ResponseKind.UNABLE: operator_pb.ALERT_KIND_UNABLE_RECEIVED,
     ResponseKind.COUNTER: operator_pb.ALERT_KIND_COUNTER_RECEIVED,
 }
-
-
-def _filed_notice(envelope: Envelope) -> FlightNotice | None:
-    if envelope.notice is not None:
-        return envelope.notice
-    if envelope.amendment is not None:
-        return envelope.amendment.notice
-    return None

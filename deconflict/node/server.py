@@ -14,6 +14,7 @@ import grpc
 
 from deconflict.journal.sqlite import remove_journal
 from deconflict.node.alerts import SUFFIX as ALERTS
+from deconflict.node.assessor import Assessor
 from deconflict.node.config import LoadedConfig, ResponsePolicy
 from deconflict.node.faults import Fault
 from deconflict.node.link import PeerLink
@@ -61,7 +62,9 @@ class NodeServer:
         clock: Callable[[], datetime] = utc_now,
         checkpoint_key: CheckpointSigner | None = None,
     ) -> None:
-        self.node = Node(loaded, clock, checkpoint_key)
+        # One conflict index for the server's life: a reset (testing) begins it afresh rather than start a worker.
+        self.assessor = Assessor(loaded.config.conflict_worker)
+        self.node = Node(loaded, clock, checkpoint_key, self.assessor)
         self.port = 0
         self._clock = clock
         self.checkpoint_key = checkpoint_key
@@ -152,7 +155,7 @@ class NodeServer:
             remove_beside(loaded.journal_path, suffix)
         channels = [channel.model_copy(update={"peer_address": peer_address}) for channel in loaded.config.channels]
         config = loaded.config.model_copy(update={"policy": policy, "channels": channels})
-        self.node = Node(replace(loaded, config=config), self._clock, self.checkpoint_key)
+        self.node = Node(replace(loaded, config=config), self._clock, self.checkpoint_key, self.assessor)
         await self.node.start()
         for servicer in self._servicers:
             servicer.node = self.node
@@ -163,6 +166,7 @@ class NodeServer:
         if self._server is not None:
             await shutdown(self._server, grace=grace)
         await self.node.close()
+        await self.assessor.close()
 
     async def serve_until_signal(self, grace: float = 5.0) -> None:
         assert self._server is not None

@@ -36,7 +36,7 @@ async def run_timers(node: Node) -> None:
 def tick(node: Node) -> None:
     now = node.clock()
     for entry in node.ledger.expire(now):
-        node.conflicts.remove(entry.notice.owner, entry.notice.notice_id)
+        node.assessor.remove(entry.notice.owner, entry.notice.notice_id)
     for entry, dialogue in node.ledger.overdue(now):
         # The ledger only lists what is due with suspended time left out (DCF-TMR-008).
         channel = node.ledger.channels[dialogue.channel_id]

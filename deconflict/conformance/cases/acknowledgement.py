@@ -409,14 +409,16 @@ async def no_loops(s: Session) -> None:
     async with serving(s, greet=True) as peer:
         notice = s.notice()
         filed = await s.file(notice)
+        # The answer first: a cancellation stored before it supersedes the notice, which then needs none
+        # (DCF-RSP-024), and a party may answer a moment after the acknowledgement (DCF-TIM-003).
+        answer = await s.answer_to(filed.acknowledgement.message_id)
+        expect(answer is not None, "an operational response to the notice", "none within 5 s")
+        assert answer is not None
         await s.cancel(notice.notice_id, 1)
         await s.send("incident_report", _incident(s))
         suspension = _suspension()
         await s.send("suspension", suspension)
         await s.send("resumption", _resumption(suspension.suspension_id))
-        answer = await s.answer_to(filed.acknowledgement.message_id)
-        expect(answer is not None, "an operational response to the notice", "none within 5 s")
-        assert answer is not None
         await peer.acknowledged(answer.message_id)
         await asyncio.sleep(1.0)  # room for anything the party would send about the acknowledgements
         sent = [(r.envelope.WhichOneof("body"), r.envelope.in_reply_to) for r in await s.observed() if r.sent]

@@ -98,7 +98,7 @@ def expire_due(node: Node) -> None:
     """Expire the notices whose last volume is over now, not at the timers' next tick: no request processed
     after that instant sees them ACTIVE (DCF-NTC-026)."""
     for entry in node.ledger.expire(node.clock()):
-        node.conflicts.remove(entry.notice.owner, entry.notice.notice_id)
+        node.assessor.remove(entry.notice.owner, entry.notice.notice_id)
 
 
 async def write(node: Node, request: object, bodies: Collection[str], context: Context) -> envelope_pb2.SignedPayload:
