@@ -30,6 +30,7 @@ from deconflict.client.operator import OperatorClient
 from deconflict.client.peer import Delivery, PeerClient
 from deconflict.client.retry import RefusedError
 from deconflict.conformance.session import EnvelopeWriter
+from deconflict.journal import sqlite as journal_sqlite
 from deconflict.journal.base import Direction, Entry
 from deconflict.journal.sqlite import read_journal
 from deconflict.models.channel import Hello, IncidentReport, InvolvedAircraft, Resumption, Suspension, VersionRange
@@ -350,6 +351,17 @@ def copy_journal(source: Path, target: Path) -> None:
         target.with_name(target.name + suffix).unlink(missing_ok=True)
     with contextlib.closing(sqlite3.connect(source)) as origin, contextlib.closing(sqlite3.connect(target)) as copy:
         origin.backup(copy)
+
+
+def as_schema_2(path: Path) -> None:
+    """Make a closed journal one the release before acknowledgements sent were journaled would have written:
+    schema version 2, whose entries take no direction 'ack_out'. The rows, and so the evidence, stay as they are."""
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+        db.executescript(
+            "BEGIN; DROP INDEX entries_by_sequence; ALTER TABLE entries RENAME TO entries_v3; "
+            f"{journal_sqlite._SCHEMA_V1} ALTER TABLE entries ADD COLUMN link BLOB; "
+            "INSERT INTO entries SELECT * FROM entries_v3; DROP TABLE entries_v3; PRAGMA user_version = 2; COMMIT;"
+        )
 
 
 def journal_entries(path: Path) -> list[Entry]:

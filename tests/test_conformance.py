@@ -17,16 +17,23 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from xml.etree import ElementTree
 
+import grpc
 import pytest
 
+from deconflict.client.peer import PeerClient
+from deconflict.client.retry import RefusedError
 from deconflict.conformance.case import CASES, all_cases
 from deconflict.conformance.report import as_json, junit, text, uncovered
 from deconflict.conformance.runner import FAILED, PASSED, SKIPPED, Result, Selection, run_cases
+from deconflict.conformance.session import Session
 from deconflict.conformance.target import Target, load_target, packaged_agreement, packaged_test_key
 from deconflict.node.config import load_config
 from deconflict.node.faults import OVER_TLS as FAULTS_OVER_TLS
 from deconflict.node.faults import VIOLATES, Fault
 from deconflict.node.server import NodeServer
+from deconflict.security.credentials import ClientTls
+from deconflict.security.identity import Identity, Kind
+from deconflict.security.pki import certificate_pem, issue, key_pem
 from deconflict.spec import load_requirements
 from tests.nodes import make_pki
 
@@ -335,3 +342,48 @@ def test_conformance_init_tls_writes_a_node_and_a_target_with_mutual_tls_dcf_sec
     assert "tls" in target.features
     assert target.tls is not None
     assert target.tls.authority is not None
+
+
+def test_conformance_init_tls_gives_the_node_the_bystander_the_security_cases_need_dcf_sec_003_dcf_sec_004(
+    tmp_path: Path,
+) -> None:
+    """A party of another channel, vouched for by the suite's CA: its certificate is authenticated, and the security
+    cases check that it is still refused on the suite's channel; they all run and pass against the node written."""
+    made = subprocess.run([*CLI, "conformance", "init", str(tmp_path), "--tls"], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    node = tmp_path / "node.toml"
+    # As `deconflict serve --testing` would run it, on a free port.
+    node.write_text(
+        node.read_text().replace("127.0.0.1:7400", "127.0.0.1:0").replace("[testing]", "[testing]\nenabled = true")
+    )
+    loaded = load_config(node)
+    assert [channel.peer for channel in loaded.config.channels] == [SUITE, BYSTANDER]
+    assert set(loaded.agreements[BYSTANDER].model.parties) == {BYSTANDER, PARTY}
+    target = load_target(tmp_path / "target.toml")
+
+    async def go() -> tuple[list[Result], RefusedError]:
+        server = NodeServer(loaded)
+        port = await server.start()
+        address = f"127.0.0.1:{port}"
+        try:
+            results = await run_cases(target, address, all_cases().values(), Selection(only=["security.*"]))
+            assert target.tls is not None
+            assert target.tls.authority is not None
+            issued = issue(target.tls.authority, Identity(Kind.PARTY, BYSTANDER), days=1)
+            tls = ClientTls(certificate_pem(issued.certificate), key_pem(issued.key), target.tls.party_ca, PARTY)
+            async with PeerClient(address, tls=tls, retry=Session.retry_policy()) as bystander:
+                try:
+                    await bystander.get_agreement(target.channel_id)
+                except RefusedError as error:
+                    return results, error
+            raise AssertionError("the bystander read the suite's channel")
+        finally:
+            await server.stop(grace=0)
+
+    results, refused = asyncio.run(go())
+    security = [(r.name, r.status, r.message) for r in results if r.name.startswith("security.")]
+    assert len(security) >= 6
+    assert all(status == PASSED for _, status, _ in security), security
+    # Authenticated as the bystander, refused as not this channel's peer.
+    assert (refused.code, refused.reason) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_PEER")
+    assert f"{BYSTANDER} is not the peer of channel {target.channel_id}" in refused.message

@@ -9,6 +9,7 @@ Every journal is a real SQLite file; the command runs as a real `python -m decon
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import random
@@ -41,6 +42,7 @@ from deconflict.transparency.checkpoint import (
 from deconflict.transparency.merkle import MerkleTree, verify_consistency, verify_inclusion
 from deconflict.transparency.note import format_verifier_key, public_key_bytes
 from deconflict.v1 import envelope_pb2
+from tests.nodes import as_schema_2
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "COLUMNS": "220", "PYTHONUNBUFFERED": "1"}
@@ -345,6 +347,45 @@ async def test_a_version_1_journal_is_read_as_it_is_and_upgraded_by_its_writer_d
     assert verification.ok, verification.findings
     trees = channel_trees(records)
     assert {tree.channel_id: tree.root for tree in verification.channels} == {c: t.root() for c, t in trees.items()}
+
+
+@pytest.mark.asyncio
+async def test_a_version_2_journal_is_read_as_it_is_and_upgraded_to_take_acknowledgements_sent_dcf_jnl_001(
+    tmp_path: Path,
+) -> None:
+    """A journal of the release before acknowledgements sent were journaled (schema version 2) is read and verified
+    as it is; its writer moves it to version 3, evidence unchanged, and then stores ACK_OUT entries."""
+    path = tmp_path / "old.db"
+    records = await write_journal(path, 1500)  # more than a page
+    roots = {tree.channel_id: tree.root for tree in verify_journal(path).channels}
+    as_schema_2(path)
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"), contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("UPDATE entries SET direction = 'ack_out' WHERE position = 0")
+    assert [entry.record for entry in read_journal(path)] == records
+    assert verify_journal(path).ok
+
+    journal = open_journal(path)
+    assert journal.size == len(records)
+    sent = Record(
+        channel_id=CHANNELS[0],
+        direction=Direction.ACK_OUT,
+        message_id=records[0].message_id,
+        sender=PARTY,
+        sequence=records[0].sequence,
+        kind="acknowledgement",
+        payload=signed_payload(random.Random(3), acknowledgement=True),
+        stored_time=T0 + timedelta(days=1),
+    )
+    assert await journal.append(sent) == len(records)
+    await journal.close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (journal_sqlite.SCHEMA_VERSION,) == (3,)
+    assert [entry.record for entry in read_journal(path)] == [*records, sent]
+    verification = verify_journal(path)
+    assert verification.ok, verification.findings
+    grown = {tree.channel_id: tree.root for tree in verification.channels}
+    assert grown[CHANNELS[1]] == roots[CHANNELS[1]]
+    assert grown[CHANNELS[0]] == channel_trees([*records, sent])[CHANNELS[0]].root()
 
 
 # -- signed checkpoints ------------------------------------------------------------------------------------------

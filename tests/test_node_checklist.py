@@ -254,9 +254,14 @@ async def test_a_peer_that_lost_acknowledged_messages_gets_them_again_unchanged_
             for e in journal_entries(pair.ru.node.loaded.journal_path)
             if e.record.direction == Direction.OUT
         }
-        stored = [
-            (e.record.sequence, e.record.payload)
-            for e in journal_entries(pair.us.node.loaded.journal_path)
-            if e.record.direction == Direction.IN
-        ]
-        assert stored == [(sequence, sent[sequence]) for sequence in (1, 2, 3)]
+
+        def stored() -> list[tuple[int, bytes]]:
+            return [
+                (e.record.sequence, e.record.payload)
+                for e in journal_entries(pair.us.node.loaded.journal_path)
+                if e.record.direction == Direction.IN
+            ]
+
+        # The ledger takes a message when it is admitted, the file once the commit is done: wait for that.
+        await until(lambda: len(stored()) == 3, timeout=5)
+        assert stored() == [(sequence, sent[sequence]) for sequence in (1, 2, 3)]

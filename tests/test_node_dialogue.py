@@ -79,7 +79,11 @@ async def test_the_acknowledgement_carries_the_journal_position_and_the_due_time
         acks = [(await peer.notice(notice)).acknowledgement for notice in notices]
         cancelled = (await peer.cancel(f"{US}/sortie-2", 1)).acknowledgement
         reported = (await peer.send("incident_report", incident("inc-1"))).acknowledgement
-        positions = {entry.record.message_id: entry.position for entry in journal_entries(node.journal_path)}
+        positions = {
+            entry.record.message_id: entry.position
+            for entry in journal_entries(node.journal_path)
+            if entry.record.direction == Direction.IN
+        }
         for ack in (*acks, cancelled, reported):
             assert ack.journal_position == positions[ack.message_id]
         # A notice requires a response: due at stored_time plus the agreement's NOTICE timer (60 s here).
@@ -111,7 +115,7 @@ async def test_an_acknowledgement_is_never_acknowledged_dcf_ack_010(tmp_path: Pa
                 assert ack.message_id == record.message_id  # kept with its signature as proof (DCF-ACK-012)
             # No envelope in or out carries an acknowledgement: acknowledgements have no sequence (DCF-ACK-010).
             for entry in entries:
-                if entry.record.direction != Direction.ACK_IN:
+                if entry.record.direction in (Direction.IN, Direction.OUT):
                     signed = envelope_pb2.SignedPayload.FromString(entry.record.payload)
                     assert signed.payload_type != ACKNOWLEDGEMENT_TYPE
                     assert entry.record.kind != "acknowledgement"

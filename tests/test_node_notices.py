@@ -97,7 +97,8 @@ async def test_filing_an_existing_notice_id_is_refused_notice_exists_dcf_ntc_012
         await peer.cancel(f"{US}/sortie-1", 1)
         refused = await refusal_of(peer.notice(ours(1)))
         assert refused.reason == "NOTICE_EXISTS"
-        assert (await status_of(node.address)).journal_size == size + 1  # the cancellation only
+        # The cancellation and the node's acknowledgement of it only (DCF-JNL-001).
+        assert (await status_of(node.address)).journal_size == size + 2
 
 
 @pytest.mark.asyncio

@@ -91,8 +91,8 @@ async def test_the_node_serves_a_checkpoint_of_its_journal_signed_by_its_party_d
 ) -> None:
     async with one_node(tmp_path, keys=True) as single, peer_of(single.address) as side:
         await notices(side, 3)
-        # Each notice and the node's automatic answer to it.
-        await until(lambda: single.server.node.trees.tree(CHANNEL).size == 6, timeout=5)
+        # Each notice, the node's acknowledgement of it (DCF-JNL-001) and its automatic answer to it.
+        await until(lambda: single.server.node.trees.tree(CHANNEL).size == 9, timeout=5)
         signed = await checkpoint_of(side)
         tree = channel_tree(single.journal_path)
         checkpoint = signed.checkpoint
@@ -126,7 +126,7 @@ async def test_consistency_proofs_join_two_checkpoints_of_the_journal_dcf_jnl_00
         await notices(side, 2)
         first = (await checkpoint_of(side)).checkpoint
         await notices(side, 3, first=2)
-        await until(lambda: single.server.node.trees.tree(CHANNEL).size == 10, timeout=5)
+        await until(lambda: single.server.node.trees.tree(CHANNEL).size == 15, timeout=5)
         second = (await checkpoint_of(side)).checkpoint
         proof = (await side.client.get_consistency_proof(CHANNEL, first.size, second.size)).proof
         verify_consistency(first.size, second.size, list(proof), first.root, second.root)

@@ -56,6 +56,25 @@ ca = "pki/conformance-suite/ca.crt"
 ca_key = "pki/conformance-suite/ca.key"
 """
 
+# With --tls. Without this channel, a certificate naming the bystander is refused for naming a party no CA vouches
+# for, before the check the security cases mean: that a peer of another channel is not this channel's (DCF-SEC-003,
+# DCF-SEC-004).
+BYSTANDER = "conformance-bystander"
+BYSTANDER_CHANNEL = f"""
+# A bystander: a party of another channel, vouched for by the suite's CA; the suite checks that its certificate is
+# refused on the suite's channel. No traffic goes over this channel.
+[[channels]]
+peer = "{BYSTANDER}"
+peer_address = ""
+agreement = "bystander.toml"
+peer_ca = "pki/conformance-suite/ca.crt"
+"""
+
+BYSTANDER_HEADER = """\
+# The bystander's channel (written by `conformance init --tls`): the conformance agreement, the bystander in the
+# suite's place.
+"""
+
 SIGNING = """
 # A TEST KEY published with the suite, whose public half the conformance agreement holds: never a real channel's.
 [[signing.keys]]
@@ -177,8 +196,9 @@ def init(
     ] = False,
 ) -> None:
     """Write what it takes to check the reference node: the conformance agreement (short timers), a node
-    configuration and a target file. Then: `deconflict serve --config FOLDER/node.toml --testing` in one
-    terminal and `deconflict conformance run --config FOLDER/target.toml` in another."""
+    configuration and a target file (with --tls, also a bystander channel the security cases need). Then:
+    `deconflict serve --config FOLDER/node.toml --testing` in one terminal and
+    `deconflict conformance run --config FOLDER/target.toml` in another."""
     from deconflict.conformance.target import packaged_agreement, packaged_test_key
     from deconflict.security.pki import PkiError, init_party
 
@@ -190,12 +210,15 @@ def init(
         except PkiError as error:
             fail(str(error), EXIT_BAD_INPUT)
     shutil.copyfile(packaged_agreement(), folder / "agreement.toml")
+    if tls:  # the conformance agreement, the bystander in the suite's place
+        bystander = packaged_agreement().read_text().replace("conformance-suite", BYSTANDER)
+        (folder / "bystander.toml").write_text(BYSTANDER_HEADER + bystander)
     key = packaged_test_key("party-under-test")
     shutil.copyfile(key, folder / key.name)
     node = NODE_TOML.format(
         port=port,
         security="" if tls else PLAINTEXT,
-        peer_ca='peer_ca = "pki/conformance-suite/ca.crt"\n' if tls else "",
+        peer_ca='peer_ca = "pki/conformance-suite/ca.crt"\n' + BYSTANDER_CHANNEL if tls else "",
         signing=SIGNING + (NODE_TLS if tls else ""),
     )
     (folder / "node.toml").write_text(node)
@@ -203,4 +226,5 @@ def init(
     claimed = ["core", "streaming", "signing", "journal", *(["tls"] if tls else [])]
     features = "[" + ", ".join(f'"{feature}"' for feature in claimed) + "]"
     (folder / "target.toml").write_text(TARGET_TOML.format(port=port, features=features) + (TARGET_TLS if tls else ""))
-    console().print(f"wrote {folder}/agreement.toml, node.toml, target.toml and {key.name}", highlight=False)
+    written = "agreement.toml, bystander.toml" if tls else "agreement.toml"
+    console().print(f"wrote {folder}/{written}, node.toml, target.toml and {key.name}", highlight=False)

@@ -29,14 +29,15 @@ def watch(
     ] = False,
     rows: Annotated[int, typer.Option("--rows", min=1, help="Rows kept on screen while following.")] = LIVE_ROWS,
 ) -> None:
-    """Watch your node: messages in and out, the peer's acknowledgements, alerts, liveness; live, as a table.
+    """Watch your node: messages in and out, acknowledgements both ways, alerts, liveness; live, as a table.
 
     Each message shows its kind, notice (or conference), version and sequence; alerts are highlighted until
     acknowledged (`deconflict alerts ack`). The alerts still open come first, then the journal is replayed from
     --from, then events follow live until Ctrl-C (--once: print what is stored, exit).
 
-    An acknowledgement (level 1) says the peer stored the message at a journal position; the operational
-    response (ACCEPT, UNABLE, STANDBY, ROGER, COUNTER) arrives as a message of its own.
+    An acknowledgement (level 1) says the party named stored the message at a journal position: the peer one of
+    yours, or your node one of the peer's; the operational response (ACCEPT, UNABLE, STANDBY, ROGER, COUNTER)
+    arrives as a message of its own.
     """
     if once:
         run(_print_stored(NodeTarget(node, identity), from_position), node)

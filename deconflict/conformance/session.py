@@ -65,6 +65,10 @@ class Observed:
         return self.kind == control_pb.OBSERVATION_KIND_RECEIVED
 
     @property
+    def acknowledgement_sent(self) -> bool:
+        return self.kind == control_pb.OBSERVATION_KIND_ACKNOWLEDGEMENT_SENT
+
+    @property
     def envelope(self) -> envelope_pb2.Envelope:
         return decode_envelope(self.signed.payload)
 

@@ -148,7 +148,10 @@ def _opened(party: str, event: pb.Event) -> Seen:
             incoming = event.message.direction == pb.DIRECTION_IN
             return Seen(party, event, envelope=open_envelope(event.message.envelope), incoming=incoming)
         if event.HasField("acknowledgement"):
-            return Seen(party, event, acknowledgement=open_acknowledgement(event.acknowledgement.acknowledgement))
+            acknowledgement = open_acknowledgement(event.acknowledgement.acknowledgement)
+            if acknowledgement.acknowledging_party == party:  # its own, of one of the peer's messages
+                return Seen(party, event)
+            return Seen(party, event, acknowledgement=acknowledgement)
     except (PayloadError, ValidationError):
         pass  # kept as an event without content: the timeline shows only what it can read
     return Seen(party, event)

@@ -24,6 +24,9 @@ class Direction(enum.StrEnum):
     # A peer's answer to one of our OUT envelopes: its signed logical acknowledgement (kind "acknowledgement"), or
     # its definitive refusal (kind "refusal": the envelope is withdrawn, DCF-ENV-013; see deconflict.node.outbox).
     ACK_IN = "ack_in"
+    # This node's signed logical acknowledgement of an IN envelope, journaled right after it and durable with it
+    # before it is sent (DCF-JNL-001); a duplicate is answered with these bytes (DCF-ENV-023).
+    ACK_OUT = "ack_out"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +35,11 @@ class Record:
 
     channel_id: str
     direction: Direction
-    message_id: str  # the envelope's message id (for ACK_IN: the id of our message acknowledged or refused)
-    sender: str  # the envelope's sender (for ACK_IN: the acknowledging or refusing party)
-    sequence: int  # the envelope's sequence (for ACK_IN: that of our message acknowledged or refused)
+    # For ACK_IN and ACK_OUT, the message acknowledged (or refused): its id and sequence, and as sender the party
+    # that acknowledged it (or refused it).
+    message_id: str  # the envelope's message id
+    sender: str  # the envelope's sender
+    sequence: int  # the envelope's sequence
     kind: str  # the envelope body's field name ("notice", "response", ...), "acknowledgement" or "refusal"
     payload: bytes  # the exact serialized SignedPayload as received or sent (a refusal: its MessageRefusal)
     stored_time: datetime  # UTC, set by the caller

@@ -21,6 +21,8 @@ Tamper evidence (deconflict.journal.evidence): the writer thread hashes each bat
 the loop thread: each entry's link in the chain over the file, and each channel's Merkle tree, whose heads are
 stored in the same transaction as the entries. Schema version 2 added them; a version 1 file is upgraded when a
 writer opens it (the evidence then vouches for the entries as they were at the upgrade), and read as it is.
+Schema version 3 lets the entries hold this node's own acknowledgements (direction 'ack_out'); an older release
+refuses the file rather than meet a direction it does not know.
 
 Each committed batch's leaf hashes go back to the loop, with each entry's index in its channel's journal
 (DCF-JNL-005), to `on_durable` (the node's per-channel trees) before the batch's futures resolve; the loop numbers
@@ -75,9 +77,11 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 2
-# Versions a reader reads as they are; a writer upgrades version 1 (see _upgrade).
-_READABLE_VERSIONS: Final = (1, 2)
+SCHEMA_VERSION: Final = 3
+# Versions a reader reads as they are; a writer upgrades the older ones (see _upgrade).
+_READABLE_VERSIONS: Final = (1, 2, 3)
+# The first version that keeps tamper evidence.
+_EVIDENCE_VERSION: Final = 2
 # "DCFJ": marks the file as a deconflict journal, so a stranger's SQLite file is refused, not migrated.
 APPLICATION_ID: Final = 0x4443464A
 
@@ -107,6 +111,27 @@ _SCHEMA_V2: Final = (
     "subtrees BLOB NOT NULL) STRICT",
 )
 _COLUMNS: Final = "position, channel_id, direction, message_id, sender, sequence, kind, payload, stored_time_us, meta"
+# Version 3, for a new file as for an upgraded one: direction 'ack_out' allowed. SQLite cannot change a CHECK
+# constraint in place, so the rows move, unchanged (links included), to a table that allows it.
+_SCHEMA_V3: Final = (
+    """CREATE TABLE entries_v3 (
+    position INTEGER PRIMARY KEY,
+    channel_id TEXT NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('in', 'out', 'ack_in', 'ack_out')),
+    message_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    stored_time_us INTEGER NOT NULL,
+    meta BLOB NOT NULL,
+    link BLOB
+) STRICT""",
+    f"INSERT INTO entries_v3 ({_COLUMNS}, link) SELECT {_COLUMNS}, link FROM entries ORDER BY position",
+    "DROP TABLE entries",
+    "ALTER TABLE entries_v3 RENAME TO entries",
+    "CREATE INDEX entries_by_sequence ON entries (channel_id, direction, sequence)",
+)
 _INSERT: Final = f"INSERT INTO entries ({_COLUMNS}, link) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _SET_JOURNAL_HEAD: Final = "INSERT OR REPLACE INTO journal_head (singleton, size, link) VALUES (0, ?, ?)"
 _SET_CHANNEL_HEAD: Final = "INSERT OR REPLACE INTO channel_heads (channel_id, size, root, subtrees) VALUES (?, ?, ?, ?)"
@@ -553,7 +578,7 @@ def read_evidence(path: Path) -> Iterator[tuple[StoredHeads, Iterator[tuple[Entr
     connection = _connect_reader(Path(path))
     try:
         version = _check_format(connection, Path(path))
-        if version < SCHEMA_VERSION:
+        if version < _EVIDENCE_VERSION:
             raise JournalFormatError(
                 f"{path} is a journal of schema version {version}, which keeps no tamper evidence; a node of this "
                 f"release adds it (schema version {SCHEMA_VERSION}) when it opens the journal"
@@ -668,7 +693,7 @@ def _connect_writer(path: Path, synchronous: str) -> sqlite3.Connection:
         if version == 0:
             _create_schema(connection)
         elif version < SCHEMA_VERSION:
-            _upgrade(connection, path)
+            _upgrade(connection, path, version)
     except BaseException:
         connection.close()
         raise
@@ -706,44 +731,58 @@ def _check_format(connection: sqlite3.Connection, path: Path) -> int:
 def _create_schema(connection: sqlite3.Connection) -> None:
     # executescript commits first; the explicit transaction makes tables, index, heads and version appear together.
     connection.executescript(
-        f"BEGIN IMMEDIATE; {_SCHEMA_V1} {'; '.join(_SCHEMA_V2)}; "
+        f"BEGIN IMMEDIATE; {_SCHEMA_V1} {'; '.join(_SCHEMA_V2)}; {'; '.join(_SCHEMA_V3)}; "
         f"INSERT INTO journal_head (singleton, size, link) VALUES (0, 0, x'{FIRST_LINK.hex()}'); "
         f"PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
     )
 
 
-def _upgrade(connection: sqlite3.Connection, path: Path) -> None:
-    """Version 1 to 2, in one transaction: add the evidence columns and tables, and compute the evidence of every
-    entry already there (one pass; it vouches for the entries as they are now)."""
+def _upgrade(connection: sqlite3.Connection, path: Path, version: int) -> None:
+    """Version 1 or 2 to 3, in one transaction. From 1: add the evidence columns and tables, and compute the
+    evidence of every entry already there (one pass; it vouches for the entries as they are now). From 2: the
+    entries move to the table of version 3 (one copy)."""
     connection.execute("BEGIN IMMEDIATE")
+    evidence = None
     try:
-        for statement in _SCHEMA_V2:
+        if version < _EVIDENCE_VERSION:
+            evidence = _add_evidence(connection, path)
+        for statement in _SCHEMA_V3:
             connection.execute(statement)
-        evidence = Evidence()
-        while True:
-            rows = connection.execute(_PAGE, (evidence.size, _PAGE_SIZE)).fetchall()
-            if rows and rows[0][0] != evidence.size:
-                raise JournalFormatError(f"journal {path} has no entry {evidence.size}: it cannot be upgraded")
-            connection.executemany(
-                "UPDATE entries SET link = ? WHERE position = ?", [(evidence.add(row), row[0]) for row in rows]
-            )
-            if len(rows) < _PAGE_SIZE:
-                break
-        connection.execute(_SET_JOURNAL_HEAD, (evidence.size, evidence.link))
-        connection.executemany(
-            _SET_CHANNEL_HEAD, [(channel, *_channel_head(tree)) for channel, tree in evidence.channels.items()]
-        )
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
         raise
+    if evidence is None:
+        _log.info("journal %s upgraded from schema version %d to %d", path, version, SCHEMA_VERSION)
+        return
     _log.warning(
         "journal %s upgraded to schema version %d: its tamper evidence starts now, for its %d entries as they are",
         path,
         SCHEMA_VERSION,
         evidence.size,
     )
+
+
+def _add_evidence(connection: sqlite3.Connection, path: Path) -> Evidence:
+    """Version 1 to 2, inside the upgrade's transaction."""
+    for statement in _SCHEMA_V2:
+        connection.execute(statement)
+    evidence = Evidence()
+    while True:
+        rows = connection.execute(_PAGE, (evidence.size, _PAGE_SIZE)).fetchall()
+        if rows and rows[0][0] != evidence.size:
+            raise JournalFormatError(f"journal {path} has no entry {evidence.size}: it cannot be upgraded")
+        connection.executemany(
+            "UPDATE entries SET link = ? WHERE position = ?", [(evidence.add(row), row[0]) for row in rows]
+        )
+        if len(rows) < _PAGE_SIZE:
+            break
+    connection.execute(_SET_JOURNAL_HEAD, (evidence.size, evidence.link))
+    connection.executemany(
+        _SET_CHANNEL_HEAD, [(channel, *_channel_head(tree)) for channel, tree in evidence.channels.items()]
+    )
+    return evidence
 
 
 def _channel_head(tree: CompactRange) -> tuple[int, bytes, bytes]:

@@ -1,16 +1,17 @@
-"""Logical acknowledgements, rebuilt byte for byte from what the journal stores.
+"""Logical acknowledgements: built when a message is admitted, and journaled right after it (ACK_OUT).
 
-The same message twice gets the same acknowledgement (DCF-ACK spec): the
-acknowledgement is a deterministic function of the stored entry and the node's
-facts about it (kept in the journal record's `meta`), so a duplicate that
-arrives after a restart is answered with the same bytes as the first time.
-Ed25519 signatures are deterministic (RFC 8032): signed again by the same keys,
-the acknowledgement is the same SignedPayload.
+The same message twice gets the same acknowledgement (DCF-ENV-023): a duplicate
+is answered with the journaled bytes, after a restart too. A journal written
+before acknowledgements were journaled holds none: the acknowledgement is then
+built again from the stored entry and the node's facts about it (kept in the
+journal record's `meta`). Ed25519 signatures are deterministic (RFC 8032):
+signed again by the same keys, it is the same SignedPayload.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Final
 
 import msgspec
 
@@ -28,6 +29,8 @@ class _StoredFacts(msgspec.Struct, array_like=True, frozen=True):
     notice_id: str
     notice_version: int
 
+
+ACKNOWLEDGEMENT_KIND: Final = "acknowledgement"  # Record.kind of an acknowledgement, received (ACK_IN) or sent
 
 _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(_StoredFacts)

@@ -3,7 +3,8 @@
 The checks run in the spec's order and the first that fails answers; a refused
 message changes nothing (DCF-ENV-033). An accepted one is applied to the ledger
 and handed to the journal in the same synchronous step, so messages are stored
-in the order they were accepted; the acknowledgement waits for durability
+in the order they were accepted, each followed by the acknowledgement signed for
+it (ACK_OUT, DCF-JNL-001); the acknowledgement leaves once both are durable
 (DCF-ENV-031): store durably first, acknowledge second.
 """
 
@@ -30,7 +31,7 @@ from deconflict.bridge.envelope import (
 from deconflict.journal.base import Direction, Journal, JournalUnavailableError, Record
 from deconflict.models.envelope import ENVELOPE_TYPE, Envelope, EnvelopeHeader
 from deconflict.models.errors import SequenceGap
-from deconflict.node.acknowledgement import build_acknowledgement, encode_facts
+from deconflict.node.acknowledgement import ACKNOWLEDGEMENT_KIND, build_acknowledgement, encode_facts
 from deconflict.node.faults import STORE_DELAY_S, Fault
 from deconflict.node.ledger import ChannelState, Facts, Ledger
 from deconflict.rpc.refusal import Refusal
@@ -46,8 +47,12 @@ class Inbound:
     sequence: int
     facts: Facts
     stored_time: datetime
-    position: asyncio.Future[int]  # in the file: resolved once durable
+    # Resolved once the message and its acknowledgement are durable (the journal commits in order).
+    durable: asyncio.Future[int]
     index: int  # in the channel's journal: the acknowledgement's journal_position (DCF-JNL-005)
+    # The acknowledgement's SignedPayload as journaled (ACK_OUT): bytes, parsed again only for a duplicate. None
+    # for a message replayed from a journal written before acknowledgements were: built again from the facts.
+    acknowledgement: bytes | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,8 @@ class Stored:
 
 
 StoredListener = Callable[[Stored], None]
+# This node's acknowledgement of a message, once durable (ACK_OUT): the channel, the SignedPayload, its position.
+AcknowledgedListener = Callable[[ChannelState, envelope_pb2.SignedPayload, int], None]
 
 
 class Intake:
@@ -78,6 +85,7 @@ class Intake:
         signer: Signer,
         verifier: Verifier,
         faults: frozenset[Fault] = frozenset(),
+        on_acknowledged: AcknowledgedListener | None = None,
     ) -> None:
         self._ledger = ledger
         self._signer = signer
@@ -86,6 +94,7 @@ class Intake:
         self._clock = clock
         self._on_stored = on_stored
         self._on_storage_failure = on_storage_failure
+        self._on_acknowledged = on_acknowledged
         self._faults = faults  # deliberately faulty variants, for conformance testing only
         self.inbound: dict[str, dict[str, Inbound]] = {channel_id: {} for channel_id in ledger.channels}
 
@@ -144,7 +153,7 @@ class Intake:
                     f"message {header.message_id} was stored with other content",
                     reason="MESSAGE_ID_REUSED",
                 )
-            return self._acknowledge(channel, header.message_id, header.sender, seen)
+            return self._acknowledge(channel, header.message_id, header.sender, seen)  # no entry (DCF-JNL-001)
         skew = abs(header.created_time - now)  # (8)
         tolerance = channel.agreement.model.clock_skew_tolerance
         if skew > tolerance:
@@ -185,20 +194,58 @@ class Intake:
         def stored(done: asyncio.Future[int]) -> None:
             self._stored(done, channel, envelope, signed, facts)
 
+        # The message's entry takes the channel's next index, which its acknowledgement names (DCF-JNL-005).
         index = self._journal.channel_size(channel.channel_id)
+        acknowledgement = build_acknowledgement(
+            channel_id=channel.channel_id,
+            party=self._ledger.party,
+            message_id=envelope.message_id,
+            sender=envelope.sender,
+            sequence=envelope.sequence,
+            payload_sha256=sha256,
+            position=index,
+            stored_time=now,
+            facts=facts,
+            signer=self._signer,
+            now=now,
+        )
+        acknowledgement_bytes = acknowledgement.SerializeToString()
+        acknowledgement_record = Record(
+            channel_id=channel.channel_id,
+            direction=Direction.ACK_OUT,
+            message_id=envelope.message_id,
+            sender=self._ledger.party,
+            sequence=envelope.sequence,
+            kind=ACKNOWLEDGEMENT_KIND,
+            payload=acknowledgement_bytes,
+            stored_time=now,
+        )
+
+        def acknowledged(done: asyncio.Future[int]) -> None:
+            self._acknowledgement_stored(done, channel, acknowledgement)
+
         if Fault.ACK_BEFORE_STORE in self._faults:
-            position = self._store_later(record, stored)
+            durable = self._store_later(record, acknowledgement_record, stored, acknowledged)
         else:
             # (13): enqueue and apply in one synchronous step; nothing else runs in between. The journal takes
-            # the record first: it refuses a malformed one before the ledger has changed.
+            # the record first: it refuses a malformed one before the ledger has changed. The acknowledgement
+            # right behind it, in the same commit: journaled before it is sent (DCF-JNL-001).
             position = self._journal.append(record)
             position.add_done_callback(stored)
+            durable = self._journal.append(acknowledgement_record)
+            durable.add_done_callback(acknowledged)
         self._ledger.apply(channel, envelope, facts, now)
         inbound = Inbound(
-            sha256=sha256, sequence=envelope.sequence, facts=facts, stored_time=now, position=position, index=index
+            sha256=sha256,
+            sequence=envelope.sequence,
+            facts=facts,
+            stored_time=now,
+            durable=durable,
+            index=index,
+            acknowledgement=acknowledgement_bytes,
         )
         self.inbound[channel.channel_id][envelope.message_id] = inbound
-        return self._acknowledge(channel, envelope.message_id, envelope.sender, inbound)
+        return self._acknowledge(channel, envelope.message_id, envelope.sender, inbound, acknowledgement)
 
     def _verified(self, signed: envelope_pb2.SignedPayload, peer: str | None, now: datetime) -> Verified:
         """(3) The signatures over the exact bytes received, before they are parsed (DCF-SEC-008, DCF-ENV-018)."""
@@ -209,25 +256,50 @@ class Intake:
         except BadSignatureError as error:
             raise Refusal.unauthenticated(str(error)) from None
 
-    def _store_later(self, record: Record, stored: Callable[[asyncio.Future[int]], None]) -> asyncio.Future[int]:
-        """The ACK_BEFORE_STORE variant: the position the record will take, resolved at once so the
-        acknowledgement leaves now; the record is stored STORE_DELAY_S later. What the specification forbids."""
+    def _store_later(
+        self,
+        record: Record,
+        acknowledgement: Record,
+        stored: Callable[[asyncio.Future[int]], None],
+        acknowledged: Callable[[asyncio.Future[int]], None],
+    ) -> asyncio.Future[int]:
+        """The ACK_BEFORE_STORE variant: resolved at once so the acknowledgement leaves now; the record and its
+        acknowledgement are stored STORE_DELAY_S later. What the specification forbids."""
         loop = asyncio.get_running_loop()
         predicted: asyncio.Future[int] = loop.create_future()
         predicted.set_result(self._journal.size)
-        loop.call_later(STORE_DELAY_S, lambda: self._journal.append(record).add_done_callback(stored))
+
+        def store() -> None:
+            self._journal.append(record).add_done_callback(stored)
+            self._journal.append(acknowledgement).add_done_callback(acknowledged)
+
+        loop.call_later(STORE_DELAY_S, store)
         return predicted
 
     def remember(
         self, channel_id: str, envelope: Envelope, sha256: bytes, facts: Facts, index: int, stored_time: datetime
     ) -> None:
         """Record a message replayed from the journal, so its duplicates are answered as before (DCF-ENV-023);
-        `index`: its place in the channel's journal."""
+        `index`: its place in the channel's journal. Its acknowledgement follows it, in `remember_acknowledgement`
+        (a journal written before acknowledgements were journaled has none)."""
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         done.set_result(index)
         self.inbound[channel_id][envelope.message_id] = Inbound(
-            sha256=sha256, sequence=envelope.sequence, facts=facts, stored_time=stored_time, position=done, index=index
+            sha256=sha256,
+            sequence=envelope.sequence,
+            facts=facts,
+            stored_time=stored_time,
+            durable=done,
+            index=index,
+            acknowledgement=None,
         )
+
+    def remember_acknowledgement(self, channel_id: str, message_id: str, payload: bytes) -> None:
+        """The acknowledgement a replayed message was answered with (ACK_OUT), for its duplicates: the same bytes
+        after a restart, whatever keys are valid now (DCF-ENV-023)."""
+        inbound = self.inbound[channel_id].get(message_id)
+        if inbound is not None:
+            inbound.acknowledgement = payload
 
     def _channel(self, header: EnvelopeHeader, peer: str | None) -> ChannelState:
         channel = self._ledger.channels.get(header.channel_id)
@@ -260,16 +332,27 @@ class Intake:
             )
 
     async def _acknowledge(
-        self, channel: ChannelState, message_id: str, sender: str, inbound: Inbound
+        self,
+        channel: ChannelState,
+        message_id: str,
+        sender: str,
+        inbound: Inbound,
+        signed: envelope_pb2.SignedPayload | None = None,
     ) -> envelope_pb2.SignedPayload:
+        """The acknowledgement once the message and it are durable: `signed` when just built, else the journaled
+        one."""
         try:
-            await asyncio.shield(inbound.position)
+            await asyncio.shield(inbound.durable)
         except JournalUnavailableError:
             raise Refusal(
                 grpc.StatusCode.UNAVAILABLE,
                 "this node cannot store now; send the same message again later",
                 reason="STORAGE_UNAVAILABLE",
             ) from None
+        if signed is not None:
+            return signed
+        if inbound.acknowledgement is not None:
+            return envelope_pb2.SignedPayload.FromString(inbound.acknowledgement)
         return build_acknowledgement(
             channel_id=channel.channel_id,
             party=self._ledger.party,
@@ -300,6 +383,14 @@ class Intake:
             self._on_storage_failure(error)
             return
         self._on_stored(Stored(channel, envelope, signed, facts, done.result(), Direction.IN))
+
+    def _acknowledgement_stored(
+        self, done: asyncio.Future[int], channel: ChannelState, signed: envelope_pb2.SignedPayload
+    ) -> None:
+        # A failure is the message's too, and reported with it (_stored).
+        if self._on_acknowledged is None or done.cancelled() or done.exception() is not None:
+            return
+        self._on_acknowledged(channel, signed, done.result())
 
 
 _KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]*")

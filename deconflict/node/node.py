@@ -161,6 +161,7 @@ class Node:
             self.signer,
             self.verifier,
             self.faults,
+            self.acknowledgement_sent,
         )
         replayed = self._replay()
         await self.assessor.begin(Begin(self._minima()), self._holding)
@@ -225,6 +226,10 @@ class Node:
             log.warning(
                 "journal entry %d names channel %s, which this node no longer serves", entry.position, record.channel_id
             )
+            return
+        if record.direction == Direction.ACK_OUT:
+            # What this node answered the IN entry just before: its duplicates get these bytes (DCF-ENV-023).
+            self.intake.remember_acknowledgement(channel.channel_id, record.message_id, record.payload)
             return
         if record.direction == Direction.ACK_IN:
             if is_refusal(record):
@@ -570,6 +575,17 @@ class Node:
                 acknowledgement=operator_pb.AcknowledgementEvent(acknowledgement=delivery.signed),
             )
         )
+
+    def acknowledgement_sent(self, channel: ChannelState, signed: envelope_pb2.SignedPayload, position: int) -> None:
+        """This node's acknowledgement of one of the peer's messages is durable (ACK_OUT)."""
+        if self._watchers:  # built only for someone to see: one per message received
+            self._publish(
+                operator_pb.Event(
+                    position=position,
+                    channel_id=channel.channel_id,
+                    acknowledgement=operator_pb.AcknowledgementEvent(acknowledgement=signed),
+                )
+            )
 
     async def _notify(self) -> None:
         async with self._changed:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import grpc
 
+from deconflict.bridge.envelope import decode_acknowledgement
 from deconflict.client.peer import Delivery
 from deconflict.client.retry import RefusedError
 from deconflict.conformance.case import CaseFailedError, case, expect
@@ -144,6 +145,40 @@ async def inclusion(s: Session) -> None:
     records = [r for r in await s.observed() if r.received]
     expect(len(records) == len(filed), f"{len(filed)} entries of the suite's, the duplicate none", len(records))
     expect(later.checkpoint.size >= size, f"a later checkpoint of at least {size} entries", later.checkpoint.size)
+
+
+@case(
+    "journal.acknowledgements_sent_journaled",
+    "DCF-JNL-001",
+    "DCF-JNL-003",
+    "DCF-ENV-023",
+    feature="journal",
+)
+async def acknowledgements_journaled(s: Session) -> None:
+    """The party journals each acknowledgement it sends, once, before it sends it: as soon as the suite holds one,
+    GetObserved lists it, the same bytes (DCF-JNL-003), after the envelope it acknowledges. The same envelope sent
+    again is answered with those bytes and adds no entry."""
+    await s.hello()
+    filed = []
+    for _ in range(3):
+        signed = s.envelope("notice", s.notice())
+        delivery = await s.deliver(signed)
+        filed.append((signed, delivery))
+        message_id = delivery.acknowledgement.message_id
+        records = await s.observed()  # at once: what the party journals before it acknowledges is there already
+        stored = [r.position for r in records if r.received and r.envelope.message_id == message_id]
+        sent = [r.position for r in records if r.acknowledgement_sent and _entry(r.signed) == _entry(delivery.signed)]
+        expect(bool(stored), f"the envelope {message_id} stored", "not in GetObserved")
+        got = f"{len(sent)} entries with its bytes" + (f", at {sent[0]}, the envelope at {stored[0]}" if sent else "")
+        expect(len(sent) == 1 and sent[0] > stored[0], f"the acknowledgement of {message_id} journaled once, after it",
+               got)  # fmt: skip
+    again = await s.deliver(filed[0][0])
+    expect(_entry(again.signed) == _entry(filed[0][1].signed), "the duplicate answered with the same bytes",
+           again.acknowledgement)  # fmt: skip
+    records = await s.settled()
+    acknowledged = [decode_acknowledgement(r.signed.payload).message_id for r in records if r.acknowledgement_sent]
+    wanted = [delivery.acknowledgement.message_id for _, delivery in filed]
+    expect(acknowledged == wanted, "one acknowledgement journaled per envelope, the duplicate none", acknowledged)
 
 
 @case("journal.consistency_between_checkpoints", "DCF-JNL-002", "DCF-JNL-008", "DCF-JNL-015", feature="journal")

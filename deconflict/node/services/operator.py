@@ -334,7 +334,7 @@ def _stored_event(position: int, record: Record) -> pb.Event:
     signed = envelope_pb2.SignedPayload.FromString(record.payload)
     event = pb.Event(position=position, channel_id=record.channel_id)
     event.time.FromDatetime(record.stored_time)
-    if record.direction == Direction.ACK_IN:
+    if record.direction in (Direction.ACK_IN, Direction.ACK_OUT):
         event.acknowledgement.CopyFrom(pb.AcknowledgementEvent(acknowledgement=signed))
     else:
         direction = pb.DIRECTION_IN if record.direction == Direction.IN else pb.DIRECTION_OUT

@@ -792,7 +792,10 @@ Global___MessageEvent: _TypeAlias = MessageEvent  # noqa: Y015
 
 @_typing.final
 class AcknowledgementEvent(_message.Message):
-    """The peer acknowledged one of our messages (level 1)."""
+    """A logical acknowledgement stored in the journal (level 1): the peer's of one
+    of our messages, or ours of one of the peer's (acknowledging_party says
+    which).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -27,7 +27,7 @@ from deconflict.v1 import envelope_pb2 as deconflict_dot_v1_dot_envelope__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n0deconflict/testing/v1/test_control_service.proto\x12\x15\x64\x65\x63onflict.testing.v1\x1a-deconflict/operator/v1/operator_service.proto\x1a\x1c\x64\x65\x63onflict/v1/envelope.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"d\n\x0cResetRequest\x12>\n\x0fresponse_policy\x18\x01 \x01(\x0e\x32%.deconflict.testing.v1.ResponsePolicy\x12\x14\n\x0cpeer_address\x18\x02 \x01(\t\"\x0f\n\rResetResponse\"Q\n\x10OriginateRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12)\n\x08\x65nvelope\x18\x02 \x01(\x0b\x32\x17.deconflict.v1.Envelope\"C\n\x11OriginateResponse\x12.\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"\xb5\x01\n\x0bObservation\x12\x10\n\x08position\x18\x01 \x01(\x04\x12\x34\n\x04kind\x18\x02 \x01(\x0e\x32&.deconflict.testing.v1.ObservationKind\x12-\n\x07payload\x18\x03 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\x12/\n\x0bstored_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"?\n\x12GetObservedRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x15\n\rfrom_position\x18\x02 \x01(\x04\"~\n\x13GetObservedResponse\x12\x38\n\x0cobservations\x18\x01 \x03(\x0b\x32\".deconflict.testing.v1.Observation\x12-\n\x06\x61lerts\x18\x02 \x03(\x0b\x32\x1d.deconflict.operator.v1.Alert*n\n\x0eResponsePolicy\x12\x1f\n\x1bRESPONSE_POLICY_UNSPECIFIED\x10\x00\x12\x1d\n\x19RESPONSE_POLICY_AUTOMATIC\x10\x01\x12\x1c\n\x18RESPONSE_POLICY_OPERATOR\x10\x02*\x9c\x01\n\x0fObservationKind\x12 \n\x1cOBSERVATION_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15OBSERVATION_KIND_SENT\x10\x01\x12\x1d\n\x19OBSERVATION_KIND_RECEIVED\x10\x02\x12-\n)OBSERVATION_KIND_ACKNOWLEDGEMENT_RECEIVED\x10\x03\x32\xae\x02\n\x12TestControlService\x12R\n\x05Reset\x12#.deconflict.testing.v1.ResetRequest\x1a$.deconflict.testing.v1.ResetResponse\x12^\n\tOriginate\x12\'.deconflict.testing.v1.OriginateRequest\x1a(.deconflict.testing.v1.OriginateResponse\x12\x64\n\x0bGetObserved\x12).deconflict.testing.v1.GetObservedRequest\x1a*.deconflict.testing.v1.GetObservedResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n0deconflict/testing/v1/test_control_service.proto\x12\x15\x64\x65\x63onflict.testing.v1\x1a-deconflict/operator/v1/operator_service.proto\x1a\x1c\x64\x65\x63onflict/v1/envelope.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"d\n\x0cResetRequest\x12>\n\x0fresponse_policy\x18\x01 \x01(\x0e\x32%.deconflict.testing.v1.ResponsePolicy\x12\x14\n\x0cpeer_address\x18\x02 \x01(\t\"\x0f\n\rResetResponse\"Q\n\x10OriginateRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12)\n\x08\x65nvelope\x18\x02 \x01(\x0b\x32\x17.deconflict.v1.Envelope\"C\n\x11OriginateResponse\x12.\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\"\xb5\x01\n\x0bObservation\x12\x10\n\x08position\x18\x01 \x01(\x04\x12\x34\n\x04kind\x18\x02 \x01(\x0e\x32&.deconflict.testing.v1.ObservationKind\x12-\n\x07payload\x18\x03 \x01(\x0b\x32\x1c.deconflict.v1.SignedPayload\x12/\n\x0bstored_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"?\n\x12GetObservedRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x15\n\rfrom_position\x18\x02 \x01(\x04\"~\n\x13GetObservedResponse\x12\x38\n\x0cobservations\x18\x01 \x03(\x0b\x32\".deconflict.testing.v1.Observation\x12-\n\x06\x61lerts\x18\x02 \x03(\x0b\x32\x1d.deconflict.operator.v1.Alert*n\n\x0eResponsePolicy\x12\x1f\n\x1bRESPONSE_POLICY_UNSPECIFIED\x10\x00\x12\x1d\n\x19RESPONSE_POLICY_AUTOMATIC\x10\x01\x12\x1c\n\x18RESPONSE_POLICY_OPERATOR\x10\x02*\xc7\x01\n\x0fObservationKind\x12 \n\x1cOBSERVATION_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15OBSERVATION_KIND_SENT\x10\x01\x12\x1d\n\x19OBSERVATION_KIND_RECEIVED\x10\x02\x12-\n)OBSERVATION_KIND_ACKNOWLEDGEMENT_RECEIVED\x10\x03\x12)\n%OBSERVATION_KIND_ACKNOWLEDGEMENT_SENT\x10\x04\x32\xae\x02\n\x12TestControlService\x12R\n\x05Reset\x12#.deconflict.testing.v1.ResetRequest\x1a$.deconflict.testing.v1.ResetResponse\x12^\n\tOriginate\x12\'.deconflict.testing.v1.OriginateRequest\x1a(.deconflict.testing.v1.OriginateResponse\x12\x64\n\x0bGetObserved\x12).deconflict.testing.v1.GetObservedRequest\x1a*.deconflict.testing.v1.GetObservedResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,7 +37,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RESPONSEPOLICY']._serialized_start=833
   _globals['_RESPONSEPOLICY']._serialized_end=943
   _globals['_OBSERVATIONKIND']._serialized_start=946
-  _globals['_OBSERVATIONKIND']._serialized_end=1102
+  _globals['_OBSERVATIONKIND']._serialized_end=1145
   _globals['_RESETREQUEST']._serialized_start=185
   _globals['_RESETREQUEST']._serialized_end=285
   _globals['_RESETRESPONSE']._serialized_start=287
@@ -52,6 +52,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETOBSERVEDREQUEST']._serialized_end=703
   _globals['_GETOBSERVEDRESPONSE']._serialized_start=705
   _globals['_GETOBSERVEDRESPONSE']._serialized_end=831
-  _globals['_TESTCONTROLSERVICE']._serialized_start=1105
-  _globals['_TESTCONTROLSERVICE']._serialized_end=1407
+  _globals['_TESTCONTROLSERVICE']._serialized_start=1148
+  _globals['_TESTCONTROLSERVICE']._serialized_end=1450
 # @@protoc_insertion_point(module_scope)

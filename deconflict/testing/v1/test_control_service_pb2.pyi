@@ -57,6 +57,10 @@ class _ObservationKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Obser
     """An envelope the party received and stored."""
     OBSERVATION_KIND_ACKNOWLEDGEMENT_RECEIVED: _ObservationKind.ValueType  # 3
     """A logical acknowledgement the party received for one of its envelopes."""
+    OBSERVATION_KIND_ACKNOWLEDGEMENT_SENT: _ObservationKind.ValueType  # 4
+    """A logical acknowledgement the party sent for an envelope it received,
+    stored right after that envelope and before it is sent (DCF-JNL-001).
+    """
 
 class ObservationKind(_ObservationKind, metaclass=_ObservationKindEnumTypeWrapper):
     """What kind of record an observation is."""
@@ -68,6 +72,10 @@ OBSERVATION_KIND_RECEIVED: ObservationKind.ValueType  # 2
 """An envelope the party received and stored."""
 OBSERVATION_KIND_ACKNOWLEDGEMENT_RECEIVED: ObservationKind.ValueType  # 3
 """A logical acknowledgement the party received for one of its envelopes."""
+OBSERVATION_KIND_ACKNOWLEDGEMENT_SENT: ObservationKind.ValueType  # 4
+"""A logical acknowledgement the party sent for an envelope it received,
+stored right after that envelope and before it is sent (DCF-JNL-001).
+"""
 Global___ObservationKind: _TypeAlias = ObservationKind  # noqa: Y015
 
 @_typing.final

@@ -85,7 +85,8 @@ class TestControlServiceServicer:
 
     def GetObserved(self, request, context):
         """What the party has stored on a channel since a position: the messages it
-        sent and received, the acknowledgements it received, and its alerts.
+        sent and received, the acknowledgements it sent and received, and its
+        alerts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -52,7 +52,8 @@ class TestControlServiceStub:
     """
     GetObserved: _grpc.UnaryUnaryMultiCallable[_test_control_service_pb2.GetObservedRequest, _test_control_service_pb2.GetObservedResponse]
     """What the party has stored on a channel since a position: the messages it
-    sent and received, the acknowledgements it received, and its alerts.
+    sent and received, the acknowledgements it sent and received, and its
+    alerts.
     """
 
 @_typing.type_check_only
@@ -79,7 +80,8 @@ class TestControlServiceAsyncStub(TestControlServiceStub):
     """
     GetObserved: _aio.UnaryUnaryMultiCallable[_test_control_service_pb2.GetObservedRequest, _test_control_service_pb2.GetObservedResponse]  # type: ignore[assignment]
     """What the party has stored on a channel since a position: the messages it
-    sent and received, the acknowledgements it received, and its alerts.
+    sent and received, the acknowledgements it sent and received, and its
+    alerts.
     """
 
 class TestControlServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -121,7 +123,8 @@ class TestControlServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_test_control_service_pb2.GetObservedResponse, _abc.Awaitable[_test_control_service_pb2.GetObservedResponse]]:
         """What the party has stored on a channel since a position: the messages it
-        sent and received, the acknowledgements it received, and its alerts.
+        sent and received, the acknowledgements it sent and received, and its
+        alerts.
         """
 
 def add_TestControlServiceServicer_to_server(servicer: TestControlServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
