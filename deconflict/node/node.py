@@ -113,6 +113,7 @@ class Node:
         self._journal: Journal | None = None
         self._intake: Intake | None = None
         self._changed = asyncio.Condition()
+        self._listening = 0  # callers of changed() waiting now
         self.failed: BaseException | None = None
         self._watchers: set[asyncio.Queue[operator_pb.Event]] = set()
         self._alerts: AlertBook | None = None
@@ -482,15 +483,17 @@ class Node:
         if stored.direction == Direction.IN:
             self._answer_automatically(stored, self._index(stored.envelope, stored.signed.payload, check=True))
         self._alert_for(stored)
-        direction = operator_pb.DIRECTION_IN if stored.direction == Direction.IN else operator_pb.DIRECTION_OUT
-        self._publish(
-            operator_pb.Event(
-                position=stored.position,
-                channel_id=stored.channel.channel_id,
-                message=operator_pb.MessageEvent(direction=direction, envelope=stored.signed),
+        if self._watchers:  # built only for someone to see: one per message
+            direction = operator_pb.DIRECTION_IN if stored.direction == Direction.IN else operator_pb.DIRECTION_OUT
+            self._publish(
+                operator_pb.Event(
+                    position=stored.position,
+                    channel_id=stored.channel.channel_id,
+                    message=operator_pb.MessageEvent(direction=direction, envelope=stored.signed),
+                )
             )
-        )
-        asyncio.get_running_loop().create_task(self._notify())
+        if self._listening:  # a task per message only when someone waits for one (Watch, the test control)
+            asyncio.get_running_loop().create_task(self._notify())
 
     def _alert_for(self, stored: Stored) -> None:
         """The alerts a stored message calls for, sent or received."""
@@ -593,8 +596,12 @@ class Node:
 
     async def changed(self) -> None:
         """Wait until a message is stored."""
-        async with self._changed:
-            await self._changed.wait()
+        self._listening += 1
+        try:
+            async with self._changed:
+                await self._changed.wait()
+        finally:
+            self._listening -= 1
 
     async def changed_within(self, seconds: float) -> None:
         """Wait until a message is stored, or `seconds` at most.
