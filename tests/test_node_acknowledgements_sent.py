@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from deconflict.bridge.envelope import open_acknowledgement
+from deconflict.bridge.envelope import open_acknowledgement, seal_acknowledgement
 from deconflict.cli.connection import stored_events
 from deconflict.client.operator import OperatorClient
 from deconflict.client.peer import Delivery
@@ -31,6 +31,7 @@ from tests.nodes import (
     PeerSide,
     Single,
     as_schema_2,
+    incident,
     journal_entries,
     one_node,
     operator_events,
@@ -196,3 +197,18 @@ async def test_a_journal_without_acknowledgements_sent_still_replays_dcf_jnl_001
             again = [(await side.deliver(signed)).signed.SerializeToString() for signed, _ in sent]
         assert again == rebuilt
         assert verify_journal(single.journal_path).ok
+
+
+@pytest.mark.asyncio
+async def test_an_acknowledgement_is_the_canonical_encoding_of_a_valid_model_dcf_ack_002_dcf_jnl_003(
+    tmp_path: Path,
+) -> None:
+    """The node builds its acknowledgements as protobuf directly: each must validate as the model and encode, through
+    the bridge, to the very bytes received; with a response due time (a notice) and without (an incident report)."""
+    async with one_node(tmp_path) as single, peer_of(single.address) as side:
+        ((_, notice),) = await _notices(side, 1)
+        report = await side.deliver(side.envelope("incident_report", incident(f"{US}/incident-1")))
+        for delivery, due in ((notice, True), (report, False)):
+            model = open_acknowledgement(delivery.signed)
+            assert (model.response_due_time is not None) is due
+            assert seal_acknowledgement(model).payload == delivery.signed.payload

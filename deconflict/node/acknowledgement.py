@@ -15,12 +15,12 @@ from typing import Final
 
 import msgspec
 
-from deconflict.bridge.envelope import seal_acknowledgement, signed_payload_to_proto
-from deconflict.models.response import LogicalAcknowledgement
+from deconflict.bridge.convert import timestamp
+from deconflict.models.envelope import ACKNOWLEDGEMENT_TYPE
 from deconflict.models.types import EPOCH
 from deconflict.node.ledger import Facts
 from deconflict.security.signing import Signer
-from deconflict.v1 import envelope_pb2
+from deconflict.v1 import envelope_pb2, response_pb2
 
 
 class _StoredFacts(msgspec.Struct, array_like=True, frozen=True):
@@ -67,8 +67,12 @@ def build_acknowledgement(
     signer: Signer,
     now: datetime,
 ) -> envelope_pb2.SignedPayload:
-    """The acknowledgement of one stored message, signed like an envelope with the keys valid `now` (DCF-SEC-011)."""
-    acknowledgement = LogicalAcknowledgement(
+    """The acknowledgement of one stored message, signed like an envelope with the keys valid `now` (DCF-SEC-011).
+
+    Built as protobuf directly, one per message received: every field comes from a message already validated and
+    the node's own state, so the model's checks would find nothing (a test holds the bytes equal to the model's).
+    """
+    acknowledgement = response_pb2.LogicalAcknowledgement(
         channel_id=channel_id,
         acknowledging_party=party,
         message_id=message_id,
@@ -76,13 +80,17 @@ def build_acknowledgement(
         message_sequence=sequence,
         payload_sha256=payload_sha256,
         journal_position=position,
-        stored_time=stored_time,
+        stored_time=timestamp(stored_time),
         notice_id=facts.notice_id,
         notice_version=facts.notice_version,
         late=facts.late,
-        response_due_time=facts.response_due_time,
     )
-    return signer.sign(channel_id, signed_payload_to_proto(seal_acknowledgement(acknowledgement)), now)
+    if facts.response_due_time is not None:
+        acknowledgement.response_due_time.CopyFrom(timestamp(facts.response_due_time))
+    signed = envelope_pb2.SignedPayload(
+        payload_type=ACKNOWLEDGEMENT_TYPE, payload=acknowledgement.SerializeToString(deterministic=True)
+    )
+    return signer.sign(channel_id, signed, now)
 
 
 def _micros(moment: datetime) -> int:
