@@ -77,6 +77,7 @@ from deconflict.v1 import (
     geometry_pb2,
     notice_pb2,
     notice_service_pb2,
+    response_pb2,
 )
 
 NODE, PEER = "us-dod", "ru-mod"
@@ -234,6 +235,23 @@ def sealed(
     body: notice_pb2.FlightNotice, notice_id: str, message_id: str, sender: str, recipient: str, sequence: int
 ) -> envelope_pb2.SignedPayload:
     """A new notice in its envelope, created now, as the bytes to send, signed by the sender."""
+    envelope = _envelope(message_id, sender, recipient, sequence)
+    envelope.notice.CopyFrom(body)
+    envelope.notice.notice_id = notice_id
+    return _signed(envelope, sender)
+
+
+def roger(notice_id: str, in_reply_to: str, message_id: str, sequence: int) -> envelope_pb2.SignedPayload:
+    """The node's automatic ROGER to one of the peer's notices, signed by the node."""
+    envelope = _envelope(message_id, NODE, PEER, sequence)
+    envelope.in_reply_to = in_reply_to
+    envelope.response.notice_id = notice_id
+    envelope.response.notice_version = 1
+    envelope.response.kind = response_pb2.RESPONSE_KIND_ROGER
+    return _signed(envelope, NODE)
+
+
+def _envelope(message_id: str, sender: str, recipient: str, sequence: int) -> envelope_pb2.Envelope:
     envelope = envelope_pb2.Envelope(
         message_id=message_id,
         channel_id=CHANNEL,
@@ -242,10 +260,12 @@ def sealed(
         sequence=sequence,
         protocol_version=envelope_pb2.ProtocolVersion(major=1, minor=0),
         mode=envelope_pb2.MODE_OPERATIONAL,
-        notice=body,
     )
-    envelope.notice.notice_id = notice_id
     envelope.created_time.GetCurrentTime()
+    return envelope
+
+
+def _signed(envelope: envelope_pb2.Envelope, sender: str) -> envelope_pb2.SignedPayload:
     payload = envelope.SerializeToString(deterministic=True)
     signed = envelope_pb2.SignedPayload(payload_type=ENVELOPE_TYPE, payload=payload)
     key = KEYS[sender]
@@ -316,6 +336,25 @@ def seed(folder: Path, volumes: int, rng: np.random.Generator) -> Seed:
                     )
                 )
             )
+            if direction == Direction.IN:
+                # Answered, as the node would have: it owes no answer when it starts (it gives those it owes).
+                sequences[Direction.OUT] += 1
+                answer = roger(notice_id, f"seed-{number}", f"seed-{number}-roger", sequences[Direction.OUT])
+                pending.append(
+                    journal.append(
+                        Record(
+                            channel_id=CHANNEL,
+                            direction=Direction.OUT,
+                            message_id=f"seed-{number}-roger",
+                            sender=NODE,
+                            sequence=sequences[Direction.OUT],
+                            kind="response",
+                            payload=answer.SerializeToString(),
+                            stored_time=now,
+                            meta=encode_facts(Facts()),
+                        )
+                    )
+                )
             if len(pending) >= 4096:
                 await asyncio.gather(*pending)
                 pending.clear()
