@@ -116,6 +116,8 @@ def _utc_time(value: Any, handler: ValidatorFunctionWrapHandler) -> datetime:
     # refused here with its field path; a good one is UTC already.
     if isinstance(value, Timestamp):
         return _from_timestamp(value)
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value  # as the handler and the lines below would: a node's own clock readings come so
     moment: datetime = handler(value)
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise PydanticCustomError("deconflict", "must carry a time zone (UTC)")
