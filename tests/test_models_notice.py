@@ -8,16 +8,20 @@ checked here inside a notice, so the paths are the ones a peer is told.
 from __future__ import annotations
 
 import math
+import pickle
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from google.protobuf.message import Message as ProtoMessage
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from deconflict import limits
 from deconflict.bridge import notice as bridge
+from deconflict.models import geometry
 from deconflict.models.base import field_violations
 from deconflict.models.geometry import Polygon
 from deconflict.models.notice import (
@@ -334,6 +338,32 @@ def test_thin_corridor_is_not_taken_for_a_line() -> None:
     """DCF-GEO-009: a corridor about 1 m wide and 100 km long has an area, so it is a polygon."""
     corridor = Polygon.model_validate({"vertices": _vertices((35.0, 36.0), (35.00001, 36.5), (35.0, 37.0))})
     assert len(corridor.vertices) == 3
+
+
+# Few distinct coordinates, some a hair apart: repeated, collinear, crossing and nearly flat rings are common.
+_GRID = st.tuples(st.integers(min_value=-3, max_value=3), st.sampled_from([0.0, 0.0, 1e-12, -1e-9, 1e-7]))
+_COORDINATE = _GRID.map(lambda step: 36.0 + 0.25 * step[0] + step[1])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(_COORDINATE, _COORDINATE), min_size=3, max_size=9))
+def test_quick_polygon_test_passes_only_what_every_check_passes(ring: list[tuple[float, float]]) -> None:
+    """DCF-GEO-005, DCF-GEO-007, DCF-GEO-009, DCF-GEO-010: the cheap test that lets a plain polygon through
+    passes no ring that the checks, taken in order, would refuse."""
+    coordinates = tuple(value for point in ring for value in point)
+    shape = geometry._lonlat_polygon(coordinates)
+    if shape is not None and geometry._plainly_valid(shape):
+        geometry._refuse_bad_ring(coordinates, shape)
+
+
+def test_coordinates_follow_the_vertices() -> None:
+    """The coordinates the conflict check reads are the vertices', however the polygon was made."""
+    polygon = Polygon.model_validate({"vertices": _vertices((35.0, 36.0), (35.1, 36.5), (35.3, 36.2))})
+    assert polygon.coordinates == (36.0, 35.0, 36.5, 35.1, 36.2, 35.3)
+    turned = polygon.model_copy(update={"vertices": polygon.vertices[::-1]})
+    assert turned.coordinates == (36.2, 35.3, 36.5, 35.1, 36.0, 35.0)
+    assert pickle.loads(pickle.dumps(polygon)).coordinates == polygon.coordinates
+    assert Polygon.model_construct(vertices=polygon.vertices) == polygon
 
 
 def test_optional_fields_may_be_left_out() -> None:

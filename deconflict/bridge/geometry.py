@@ -27,7 +27,8 @@ def polygon_to_proto(model: m.Polygon) -> pb.Polygon:
 
 
 def polygon_data(message: pb.Polygon) -> dict[str, Any]:
-    return {"vertices": [lat_lng_data(v) for v in message.vertices]}
+    # lat_lng_data inlined: a notice's polygons hold most of the fields an envelope has.
+    return {"vertices": [{"latitude": v.latitude, "longitude": v.longitude} for v in message.vertices]}
 
 
 def circle_to_proto(model: m.Circle) -> pb.Circle:

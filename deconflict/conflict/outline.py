@@ -87,29 +87,47 @@ class CircleOutline:
 
 
 class PolygonOutline:
-    """A polygon's vertices, and what the check derives from them when first needed."""
+    """A polygon's vertices, and what the check derives from them when first needed.
 
-    __slots__ = ("_cap", "_lonlat", "_own", "_points", "bounds", "latitudes", "longitudes")
+    Only the bounds are computed at once (an indexed notice needs no more until a query finds it).
+    """
+
+    __slots__ = ("_cap", "_given", "_kept_vertices", "_lonlat", "_own", "_points", "bounds")
 
     def __init__(self, longitudes: Sequence[float], latitudes: Sequence[float]) -> None:
-        # A repeated vertex adds no edge (DCF-GEO-006): drop repeats and the closing vertex.
-        ring = list(zip(longitudes, latitudes, strict=True))
-        kept = [point for index, point in enumerate(ring) if point != ring[index - 1]] or ring[:1]
-        lngs = [lng for lng, _ in kept]
-        lats = [lat for _, lat in kept]
-        self.longitudes = np.array(lngs, dtype=np.float64)
-        self.latitudes = np.array(lats, dtype=np.float64)
+        # Copies a list, keeps a tuple (a Polygon's coordinates) as it is.
+        self._given = (tuple(longitudes), tuple(latitudes))
         # Edges are straight in longitude and latitude, so the vertices bound the polygon.
         self.bounds: Bounds = (
-            min(lngs) - MARGIN_DEGREES,
-            min(lats) - MARGIN_DEGREES,
-            max(lngs) + MARGIN_DEGREES,
-            max(lats) + MARGIN_DEGREES,
+            min(longitudes) - MARGIN_DEGREES,
+            min(latitudes) - MARGIN_DEGREES,
+            max(longitudes) + MARGIN_DEGREES,
+            max(latitudes) + MARGIN_DEGREES,
         )
+        self._kept_vertices: np.ndarray | None = None
         self._points: Points | None = None
         self._cap: Cap | None = None
         self._lonlat: shapely.Polygon | None = None
         self._own: tuple[Frame, shapely.Polygon] | None = None
+
+    @property
+    def longitudes(self) -> np.ndarray:
+        row: np.ndarray = self._kept()[0]
+        return row
+
+    @property
+    def latitudes(self) -> np.ndarray:
+        row: np.ndarray = self._kept()[1]
+        return row
+
+    def _kept(self) -> np.ndarray:
+        """Longitudes and latitudes (two rows) of the vertices that make an edge."""
+        if self._kept_vertices is None:
+            ring = list(zip(*self._given, strict=True))
+            # A repeated vertex adds no edge (DCF-GEO-006): drop repeats and the closing vertex.
+            kept = [point for index, point in enumerate(ring) if point != ring[index - 1]] or ring[:1]
+            self._kept_vertices = np.array(kept, dtype=np.float64).T.copy()
+        return self._kept_vertices
 
     @property
     def points(self) -> Points:

@@ -167,7 +167,8 @@ class Envelope(_Header):
 
     @model_validator(mode="after")
     def _one_body_and_header_rules(self) -> Self:
-        present = [name for name in BODY_KINDS if getattr(self, name) is not None]
+        fields = self.__dict__  # one read, not one through pydantic's __getattr__ hook per body field
+        present = [name for name in BODY_KINDS if fields[name] is not None]
         if len(present) != 1:
             raise refuse(
                 "body",

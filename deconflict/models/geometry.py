@@ -10,6 +10,9 @@ pole is refused the same way.
 from __future__ import annotations
 
 import math
+import struct
+from itertools import chain
+from operator import attrgetter
 from typing import Self
 
 import shapely
@@ -46,29 +49,89 @@ class LatLng(Message):
 
 
 class Polygon(Message):
+    # The coordinates validation reads, kept for the conflict check (conflict/volume.py). A slot, not a field:
+    # never compared, copied or pickled with the model, and read again from the vertices when unset.
+    __slots__ = ("_coordinates",)
+
     vertices: list[LatLng] = Field(max_length=limits.MAX_VERTICES)
 
     @model_validator(mode="after")
     def _simple_polygon(self) -> Self:
-        points = [(v.longitude, v.latitude) for v in self.vertices]
-        if len(set(points)) < 3:
-            raise refuse("vertices", "a polygon needs at least 3 distinct vertices")
-        for index in range(len(points)):
-            here, there = points[index - 1], points[index]
-            if abs(here[0] - there[0]) > 180.0:
-                raise refuse(
-                    f"vertices.{index}",
-                    "the edge to this vertex crosses the antimeridian: split the polygon at 180 degrees",
-                )
-        shape = shapely.Polygon(points)
-        # Collinear decimal degrees rarely give an area of exactly 0 in binary floating
-        # point: compare the hull with the square of the extent instead.
-        west, south, east, north = shape.bounds
-        if shapely.convex_hull(shape).area <= _FLAT * max(east - west, north - south) ** 2:
-            raise refuse("vertices", "the polygon has zero area (its vertices are on one line)")
-        if not shape.is_valid:
-            raise refuse("vertices", "the polygon is not simple: {reason}", reason=shapely.is_valid_reason(shape))
+        coordinates = _coordinates(self.vertices)
+        shape = _lonlat_polygon(coordinates)
+        if shape is None or not _plainly_valid(shape):
+            _refuse_bad_ring(coordinates, shape)
+        object.__setattr__(self, "_coordinates", coordinates)
         return self
+
+    @property
+    def coordinates(self) -> tuple[float, ...]:
+        """Longitude and latitude of each vertex in turn: (lon0, lat0, lon1, lat1, ...)."""
+        coordinates: tuple[float, ...] | None = getattr(self, "_coordinates", None)
+        if coordinates is None:
+            coordinates = _coordinates(self.vertices)
+            object.__setattr__(self, "_coordinates", coordinates)
+        return coordinates
+
+
+_LONGITUDE_LATITUDE = attrgetter("longitude", "latitude")
+
+
+def _coordinates(vertices: list[LatLng]) -> tuple[float, ...]:
+    # One flat tuple: compact, and the order well-known binary wants.
+    return tuple(chain.from_iterable(map(_LONGITUDE_LATITUDE, vertices)))
+
+
+def _plainly_valid(shape: shapely.Polygon) -> bool:
+    """A cheap sufficient test that the polygon passes every check of _refuse_bad_ring.
+
+    A closed ring is at least twice as long as its extent in either axis. So with a perimeter of
+    at most 180 degrees no edge spans 180 degrees of longitude, and a simple polygon (whose area is
+    at most its hull's) with an area above twice the zero-area bound of an extent of half the
+    perimeter is not flat, whatever the rounding.
+    """
+    perimeter: float = shape.length
+    return perimeter <= 180.0 and bool(shape.is_valid) and shape.area > _FLAT * perimeter**2 / 2.0
+
+
+def _refuse_bad_ring(coordinates: tuple[float, ...], shape: shapely.Polygon | None) -> None:
+    """The polygon checks in the order of their refusals: distinct vertices (DCF-GEO-005), antimeridian
+    (DCF-GEO-007), zero area (DCF-GEO-009), simple (DCF-GEO-010)."""
+    longitudes = coordinates[0::2]
+    if len(set(zip(longitudes, coordinates[1::2], strict=True))) < 3:
+        raise refuse("vertices", "a polygon needs at least 3 distinct vertices")
+    for index in range(len(longitudes)):
+        if abs(longitudes[index - 1] - longitudes[index]) > 180.0:
+            raise refuse(
+                f"vertices.{index}",
+                "the edge to this vertex crosses the antimeridian: split the polygon at 180 degrees",
+            )
+    assert shape is not None  # 3 distinct vertices make a ring of at least 4 points
+    # Collinear decimal degrees rarely give an area of exactly 0 in binary floating
+    # point: compare the hull with the square of the extent instead.
+    west, south, east, north = shape.bounds
+    if shape.convex_hull.area <= _FLAT * max(east - west, north - south) ** 2:
+        raise refuse("vertices", "the polygon has zero area (its vertices are on one line)")
+    if not shape.is_valid:
+        raise refuse("vertices", "the polygon is not simple: {reason}", reason=shapely.is_valid_reason(shape))
+
+
+# Well-known binary of a polygon of one ring of n points, little-endian: byte order, type 3, 1 ring, n, the points.
+_WKB_POLYGON = tuple(struct.Struct(f"<BIII{2 * n}d") for n in range(limits.MAX_VERTICES + 2))
+
+
+def _lonlat_polygon(coordinates: tuple[float, ...]) -> shapely.Polygon | None:
+    """The ring as shapely.Polygon makes it, closed, in the plane of longitude and latitude;
+    None when it would have fewer than the 4 points of a ring.
+
+    Through WKB: for one small ring that costs half what shapely.Polygon or shapely.polygons do.
+    """
+    if coordinates[:2] != coordinates[-2:]:
+        coordinates = (*coordinates, *coordinates[:2])
+    points = len(coordinates) // 2
+    if points < 4:
+        return None
+    return shapely.from_wkb(_WKB_POLYGON[points].pack(1, 3, 1, points, *coordinates))
 
 
 class Circle(Message):
@@ -107,11 +170,12 @@ class Altitude(Message):
     @property
     def metres(self) -> float:
         """The value in metres above the reference."""
-        if self.unit == AltitudeUnit.METRES:
-            return self.value
-        if self.unit == AltitudeUnit.FEET:
-            return self.value * FEET
-        return self.value * 100.0 * FEET
+        unit, value = self.unit, self.value
+        if unit == AltitudeUnit.METRES:
+            return value
+        if unit == AltitudeUnit.FEET:
+            return value * FEET
+        return value * 100.0 * FEET
 
 
 # Altitudes above mean sea level and flight levels are compared by their value in
@@ -135,12 +199,13 @@ class Volume3D(Message):
     def _one_outline_and_ordered(self) -> Self:
         if (self.polygon is None) == (self.circle is None):
             raise refuse("outline", "exactly one of polygon and circle must be set")
-        if not comparable(self.altitude_lower.reference, self.altitude_upper.reference):
+        lower, upper = self.altitude_lower, self.altitude_upper
+        if not comparable(lower.reference, upper.reference):
             raise refuse(
                 "altitude_upper.reference",
                 "must be the reference of altitude_lower (MSL and STD may be mixed, as in 'MSL 0 to FL100')",
             )
-        if self.altitude_upper.metres <= self.altitude_lower.metres:
+        if upper.metres <= lower.metres:
             raise refuse("altitude_upper", "must be above altitude_lower")
         return self
 
