@@ -328,6 +328,12 @@ async def one_node(folder: Path, *, party: str = RU, **options: Any) -> AsyncIte
         await holder.server.stop(grace=0)
 
 
+async def answered(single: Single) -> None:
+    """Wait until the node has answered every notice it has stored: its answers follow their acknowledgements by the
+    conflict worker's round trip, so a test that counts what the node stored lets them land first."""
+    await single.server.assessor.settled()
+
+
 async def restart(server: NodeServer, *, backup: Path | None = None, journal: Path | None = None) -> NodeServer:
     """Stop a node and start a new one on the same configuration and journal (and port).
 

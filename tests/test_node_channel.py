@@ -29,6 +29,7 @@ from tests.nodes import (
     RU,
     US,
     alerts,
+    answered,
     file_as,
     incident,
     one_node,
@@ -105,8 +106,12 @@ async def test_suspension_refuses_notices_and_amendments_but_not_cancellations_o
     async with one_node(tmp_path) as node, peer_of(node.address) as peer:
         await peer.notice(ours(1))
         await peer.notice(ours(2))
+        # The node's answers to both leave once their conflicts are checked: let them, so that nothing else
+        # is stored while suspended.
+        await until(lambda: len(node.server.node.ledger.channels[CHANNEL].sent_positions) == 2)
         await peer.send("suspension", suspension("note-1"))
         assert (await status_of(node.address)).channel.suspended
+        await answered(node)
         size = (await status_of(node.address)).journal_size
         for attempt in (peer.notice(ours(3)), peer.amend(ours(1), 1)):
             refused = await refusal_of(attempt)
@@ -346,7 +351,8 @@ async def test_after_a_network_cut_both_sides_reconcile_to_the_same_state_dcf_en
             await operator.amend_notice(sortie(f"{RU}/before", latitude=31.0), replaces_version=1)
         # The silence is noticed within missed_heartbeats_down x heartbeat_interval, with an alert (DCF-HBT-007).
         await until(lambda: liveness(pair.ru) == Liveness.DOWN, timeout=8)
-        assert alerts(events, operator_pb.ALERT_KIND_PEER_DOWN)
+        # The alert reaches the operators' stream a moment after the state changes.
+        await until(lambda: bool(alerts(events, operator_pb.ALERT_KIND_PEER_DOWN)), timeout=5)
         assert pair.us.node.ledger.notice(RU, f"{RU}/cut-1") is None
         link.restore()
         await until(lambda: all(_answered(pair.ru, US, n) for n in during_us), timeout=20)

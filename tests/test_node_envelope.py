@@ -27,6 +27,7 @@ from tests.nodes import (
     CHANNEL,
     RU,
     US,
+    answered,
     one_node,
     peer_of,
     refusal_of,
@@ -143,6 +144,7 @@ async def test_the_sequence_starts_at_1_dcf_env_012(tmp_path: Path) -> None:
 async def test_a_gap_is_refused_with_its_details_and_nothing_stored_dcf_env_028(tmp_path: Path) -> None:
     async with one_node(tmp_path) as node, peer_of(node.address) as peer:
         await peer.notice(notice(1))
+        await answered(node)
         before = await status_of(node.address)
         refused = await refusal_of(peer.notice(notice(2), sequence=3))
         assert (refused.code, refused.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "SEQUENCE_GAP")
@@ -162,6 +164,7 @@ async def test_a_used_sequence_with_another_id_is_refused_dcf_env_027(tmp_path: 
     async with one_node(tmp_path) as node, peer_of(node.address) as peer:
         await peer.notice(notice(1))
         await peer.notice(notice(2))
+        await answered(node)
         before = await status_of(node.address)
         refused = await refusal_of(peer.notice(notice(3), sequence=1))
         assert (refused.code, refused.reason) == (grpc.StatusCode.ALREADY_EXISTS, "SEQUENCE_REPLAYED")
@@ -177,6 +180,7 @@ async def test_a_duplicate_gets_the_byte_identical_acknowledgement_dcf_env_023(t
     async with one_node(tmp_path) as node, peer_of(node.address) as peer:
         signed = peer.envelope("notice", notice(1))
         first = await peer.deliver(signed)
+        await answered(node)
         size = (await status_of(node.address)).journal_size
         again = await peer.deliver(signed)
         assert again.signed.SerializeToString() == first.signed.SerializeToString()
@@ -227,6 +231,7 @@ async def test_a_duplicate_after_a_plain_restart_is_answered_the_same_dcf_env_02
 async def test_the_same_message_id_with_other_content_is_refused_dcf_env_024(tmp_path: Path) -> None:
     async with one_node(tmp_path) as node, peer_of(node.address) as peer:
         first = await peer.notice(notice(1))
+        await answered(node)
         size = (await status_of(node.address)).journal_size
         reused = peer.envelope("notice", notice(2), message_id=first.acknowledgement.message_id, sequence=1)
         refused = await refusal_of(peer.deliver(reused))
@@ -247,6 +252,7 @@ async def test_created_time_outside_the_skew_tolerance_is_refused_dcf_env_025(
     tmp_path: Path, offset: timedelta
 ) -> None:
     async with one_node(tmp_path) as node, peer_of(node.address) as peer:
+        await answered(node)
         size = (await status_of(node.address)).journal_size
         refused = await refusal_of(peer.notice(notice(1), created_time=datetime.now(UTC) + offset))
         assert (refused.code, refused.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "CLOCK_SKEW")
@@ -354,6 +360,7 @@ async def test_an_invalid_body_is_refused_with_the_field_path_and_nothing_stored
     spoil, path = SPOILED[case]
     async with one_node(tmp_path) as node, peer_of(node.address) as peer:
         await peer.notice(notice(1))
+        await answered(node)
         before = await status_of(node.address)
         envelope = peer.proto("notice", notice(2))
         spoil(envelope)

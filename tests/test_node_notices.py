@@ -23,6 +23,7 @@ from tests.nodes import (
     RU,
     US,
     Single,
+    answered,
     one_node,
     peer_of,
     refusal_of,
@@ -90,6 +91,7 @@ async def test_a_notice_owned_by_another_party_is_refused_not_owner_dcf_ntc_011(
 async def test_filing_an_existing_notice_id_is_refused_notice_exists_dcf_ntc_012(tmp_path: Path) -> None:
     async with one_node(tmp_path) as node, peer_of(node.address) as peer:
         await peer.notice(ours(1))
+        await answered(node)
         size = (await status_of(node.address)).journal_size
         refused = await refusal_of(peer.notice(ours(1).model_copy(update={"aircraft_count": 2})))
         assert (refused.code, refused.reason) == (grpc.StatusCode.ALREADY_EXISTS, "NOTICE_EXISTS")
@@ -133,6 +135,7 @@ async def test_a_stale_amendment_is_aborted_with_the_current_version_dcf_ntc_022
     async with one_node(tmp_path) as node, peer_of(node.address) as peer:
         await peer.notice(ours(1))
         await peer.amend(ours(1), 1)
+        await answered(node)
         size = (await status_of(node.address)).journal_size
         refused = await refusal_of(peer.amend(ours(1).model_copy(update={"aircraft_count": 9}), 1))
         assert (refused.code, refused.reason) == (grpc.StatusCode.ABORTED, "STALE_VERSION")
@@ -204,6 +207,7 @@ async def test_a_cancelled_notice_can_no_longer_change_notice_ended_dcf_ntc_021(
     async with one_node(tmp_path) as node, peer_of(node.address) as peer:
         await peer.notice(ours(1))
         await peer.cancel(f"{US}/sortie-1", 1)
+        await answered(node)
         size = (await status_of(node.address)).journal_size
         for attempt in (peer.amend(ours(1), 1), peer.cancel(f"{US}/sortie-1", 1)):
             refused = await refusal_of(attempt)
