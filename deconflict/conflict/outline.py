@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import chain
 from typing import NamedTuple
 
 import numpy as np
@@ -92,11 +93,22 @@ class PolygonOutline:
     Only the bounds are computed at once (an indexed notice needs no more until a query finds it).
     """
 
-    __slots__ = ("_cap", "_given", "_kept_vertices", "_lonlat", "_own", "_points", "bounds")
+    __slots__ = ("_cap", "_coordinates", "_kept_vertices", "_lonlat", "_own", "_points", "bounds")
 
     def __init__(self, longitudes: Sequence[float], latitudes: Sequence[float]) -> None:
-        # Copies a list, keeps a tuple (a Polygon's coordinates) as it is.
-        self._given = (tuple(longitudes), tuple(latitudes))
+        self._take(tuple(chain.from_iterable(zip(longitudes, latitudes, strict=True))))
+
+    @classmethod
+    def of_coordinates(cls, coordinates: tuple[float, ...]) -> PolygonOutline:
+        """From the longitude and latitude of each vertex in turn, as models.geometry.Polygon.coordinates has them
+        (the tuple is kept, not copied)."""
+        outline = cls.__new__(cls)
+        outline._take(coordinates)
+        return outline
+
+    def _take(self, coordinates: tuple[float, ...]) -> None:
+        self._coordinates = coordinates
+        longitudes, latitudes = coordinates[0::2], coordinates[1::2]
         # Edges are straight in longitude and latitude, so the vertices bound the polygon.
         self.bounds: Bounds = (
             min(longitudes) - MARGIN_DEGREES,
@@ -123,7 +135,7 @@ class PolygonOutline:
     def _kept(self) -> np.ndarray:
         """Longitudes and latitudes (two rows) of the vertices that make an edge."""
         if self._kept_vertices is None:
-            ring = list(zip(*self._given, strict=True))
+            ring = list(zip(self._coordinates[0::2], self._coordinates[1::2], strict=True))
             # A repeated vertex adds no edge (DCF-GEO-006): drop repeats and the closing vertex.
             kept = [point for index, point in enumerate(ring) if point != ring[index - 1]] or ring[:1]
             self._kept_vertices = np.array(kept, dtype=np.float64).T.copy()

@@ -45,8 +45,8 @@ class PreparedVolume:
         shape = volume.volume
         outline: Outline
         if shape.polygon is not None:
-            coordinates = shape.polygon.coordinates  # as validation read them: the vertices are not read again
-            outline = PolygonOutline(coordinates[0::2], coordinates[1::2])
+            # The coordinates validation read: the vertices are not read again.
+            outline = PolygonOutline.of_coordinates(shape.polygon.coordinates)
         else:
             assert shape.circle is not None  # a Volume3D has exactly one outline (DCF-GEO-019)
             circle = shape.circle
