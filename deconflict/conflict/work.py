@@ -90,15 +90,6 @@ Order = Begin | Put | Load | Remove | File | Check | Sync
 Found = tuple[int, list[Conflict]]  # a ticket and the conflicts found for it
 
 
-def filed_notice(envelope: Envelope) -> FlightNotice | None:
-    """The notice an envelope files: a new notice or the new version of an amendment."""
-    if envelope.notice is not None:
-        return envelope.notice
-    if envelope.amendment is not None:
-        return envelope.amendment.notice
-    return None
-
-
 class Desk:
     """Carries out orders on one ConflictIndex."""
 
@@ -142,7 +133,7 @@ class Desk:
         envelope = order.envelope
         if isinstance(envelope, bytes):
             envelope = Envelope.model_validate(envelope_data(decode_envelope(envelope)))
-        notice = filed_notice(envelope)
+        notice = envelope.filed_notice
         if notice is None:
             return (order.ticket, []) if order.ticket else None
         exercise = envelope.mode == Mode.EXERCISE

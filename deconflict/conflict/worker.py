@@ -14,18 +14,18 @@ from typing import Any, BinaryIO
 
 from deconflict.conflict.work import Desk, Order
 
-_LENGTH = 4
+LENGTH = 4  # bytes of a frame's big-endian length
 
 
 def frame(value: object) -> bytes:
     body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    return len(body).to_bytes(_LENGTH, "big") + body
+    return len(body).to_bytes(LENGTH, "big") + body
 
 
 def read_frame(stream: BinaryIO) -> Any | None:
     """The next frame's value; None at the end of the stream."""
-    header = stream.read(_LENGTH)
-    if len(header) < _LENGTH:
+    header = stream.read(LENGTH)
+    if len(header) < LENGTH:
         return None
     return pickle.loads(stream.read(int.from_bytes(header, "big")))
 

@@ -246,7 +246,7 @@ class Demo:
         )
         envelope = seen.envelope
         assert envelope is not None
-        notice = envelope.notice or (envelope.amendment.notice if envelope.amendment is not None else None)
+        notice = envelope.filed_notice
         if notice is None:
             raise StepFailedError(f"{sent.message_id} from {sender} carries no notice")
         return notice

@@ -67,7 +67,7 @@ def build(seen: list[Seen], extra: list[TimelineRow]) -> list[TimelineRow]:
 
 def _what_came_back(envelope: Envelope, incoming: list[Envelope]) -> str:
     """The responses to a notice version, or the answer to a conference revision, as its sender stored them."""
-    notice = envelope.notice or (envelope.amendment.notice if envelope.amendment is not None else None)
+    notice = envelope.filed_notice
     if notice is not None:
         kinds = [
             reply.response.kind.name

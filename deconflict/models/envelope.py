@@ -187,6 +187,13 @@ class Envelope(_Header):
         return next(name for name in BODY_KINDS if getattr(self, name) is not None)
 
     @property
+    def filed_notice(self) -> FlightNotice | None:
+        """The notice this envelope files: a new notice, or the new version of an amendment."""
+        if self.notice is not None:
+            return self.notice
+        return self.amendment.notice if self.amendment is not None else None
+
+    @property
     def body(self) -> Body:
         body: Body = getattr(self, self.body_field)
         return body

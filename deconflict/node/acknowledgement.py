@@ -10,14 +10,14 @@ signed again by the same keys, it is the same SignedPayload.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Final
 
 import msgspec
 
 from deconflict.bridge.convert import timestamp
+from deconflict.journal.base import from_micros, to_micros
 from deconflict.models.envelope import ACKNOWLEDGEMENT_TYPE
-from deconflict.models.types import EPOCH
 from deconflict.node.ledger import Facts
 from deconflict.security.signing import Signer
 from deconflict.v1 import envelope_pb2, response_pb2
@@ -39,7 +39,7 @@ _DECODER = msgspec.msgpack.Decoder(_StoredFacts)
 def encode_facts(facts: Facts) -> bytes:
     due = facts.response_due_time
     return _ENCODER.encode(
-        _StoredFacts(facts.late, None if due is None else _micros(due), facts.notice_id, facts.notice_version)
+        _StoredFacts(facts.late, None if due is None else to_micros(due), facts.notice_id, facts.notice_version)
     )
 
 
@@ -47,7 +47,7 @@ def decode_facts(meta: bytes) -> Facts:
     if not meta:
         return Facts()
     stored = _DECODER.decode(meta)
-    due = None if stored.due_us is None else _from_micros(stored.due_us)
+    due = None if stored.due_us is None else from_micros(stored.due_us)
     return Facts(
         late=stored.late, response_due_time=due, notice_id=stored.notice_id, notice_version=stored.notice_version
     )
@@ -91,13 +91,3 @@ def build_acknowledgement(
         payload_type=ACKNOWLEDGEMENT_TYPE, payload=acknowledgement.SerializeToString(deterministic=True)
     )
     return signer.sign(channel_id, signed, now)
-
-
-def _micros(moment: datetime) -> int:
-    delta = moment - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def _from_micros(value: int) -> datetime:
-
-    return EPOCH + timedelta(microseconds=value)

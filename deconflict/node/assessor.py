@@ -25,7 +25,7 @@ from multiprocessing.process import BaseProcess
 from deconflict.bridge.notice import flight_notice_to_proto
 from deconflict.conflict.index import Conflict
 from deconflict.conflict.work import Begin, Check, Desk, File, Found, Load, Order, Put, Remove, Sync
-from deconflict.conflict.worker import frame, serve
+from deconflict.conflict.worker import LENGTH, frame, serve
 from deconflict.models.envelope import Envelope
 from deconflict.models.notice import FlightNotice
 
@@ -122,13 +122,7 @@ class Assessor:
     # -- orders
 
     def put(self, notice: FlightNotice, channel_id: str, exercise: bool) -> None:
-        self._send(
-            Put(
-                notice if self._desk is not None else flight_notice_to_proto(notice).SerializeToString(),
-                channel_id,
-                exercise,
-            )
-        )
+        self._send(Put(self._carried(notice), channel_id, exercise))
 
     def remove(self, owner: str, notice_id: str) -> None:
         self._send(Remove(owner, notice_id))
@@ -145,8 +139,8 @@ class Assessor:
     def check(self, notice: FlightNotice, channel_id: str, exercise: bool) -> asyncio.Future[list[Conflict]]:
         """The future of the conflicts of a notice the index holds already (an answer owed since a restart)."""
         ticket = next(self._tickets)
-        crossing = flight_notice_to_proto(notice).SerializeToString() if self._desk is None else notice
-        return self._ask(Check(notice, channel_id, exercise, ticket), Check(crossing, channel_id, exercise, ticket))
+        crossing = Check(_as_bytes(notice), channel_id, exercise, ticket)
+        return self._ask(Check(notice, channel_id, exercise, ticket), crossing)
 
     def _ask(self, here: File | Check | Sync, crossing: File | Check | Sync) -> asyncio.Future[list[Conflict]]:
         """Send an order that has an answer; `here` is kept to be carried out in this process should the worker
@@ -155,6 +149,10 @@ class Assessor:
         self._waiting[here.ticket] = (future, here)
         self._send(here if self._desk is not None else crossing)
         return future
+
+    def _carried(self, notice: FlightNotice) -> FlightNotice | bytes:
+        """A notice as an order carries it: the model in this process, its protobuf bytes to the worker."""
+        return notice if self._desk is not None else _as_bytes(notice)
 
     def _send(self, order: Order) -> None:
         if self._desk is not None:
@@ -183,7 +181,7 @@ class Assessor:
     async def _read(self, reader: asyncio.StreamReader) -> None:
         try:
             while True:
-                header = await reader.readexactly(4)
+                header = await reader.readexactly(LENGTH)
                 volumes, found = _unpickle(await reader.readexactly(int.from_bytes(header, "big")))
                 self._volumes = volumes
                 self._settle(found)
@@ -230,12 +228,14 @@ def _crossing(load: Load) -> Load:
     the model, and validated again there (a check the worker's CPU pays, not the loop's)."""
     return Load(
         tuple(
-            Put(flight_notice_to_proto(put.notice).SerializeToString(), put.channel_id, put.exercise)
-            if isinstance(put.notice, FlightNotice)
-            else put
+            Put(_as_bytes(put.notice), put.channel_id, put.exercise) if isinstance(put.notice, FlightNotice) else put
             for put in load.notices
         )
     )
+
+
+def _as_bytes(notice: FlightNotice) -> bytes:
+    return flight_notice_to_proto(notice).SerializeToString()
 
 
 def _unpickle(body: bytes) -> tuple[int, list[Found]]:

@@ -515,7 +515,7 @@ class Ledger:
 
     def _remember(self, channel: ChannelState, envelope: Envelope) -> None:
         body = envelope.body_field
-        notice = envelope.notice or (envelope.amendment.notice if envelope.amendment is not None else None)
+        notice = envelope.filed_notice
         self._messages[(channel.channel_id, envelope.message_id)] = StoredMessage(
             envelope.sender,
             body,

@@ -23,7 +23,7 @@ from deconflict import limits
 from deconflict.bridge.envelope import open_acknowledgement, open_envelope, seal_envelope, signed_payload_to_proto
 from deconflict.client.peer import Delivery
 from deconflict.conflict import Conflict
-from deconflict.conflict.work import Begin, Load, Minima, Put, filed_notice
+from deconflict.conflict.work import Begin, Load, Minima, Put
 from deconflict.journal.base import Direction, Entry, Journal, Record
 from deconflict.journal.sqlite import open_journal
 from deconflict.models.channel import Agreement, Liveness, SeparationMinima
@@ -615,7 +615,7 @@ class Node:
 
     def _index(self, envelope: Envelope, payload: bytes, check: bool = False) -> asyncio.Future[list[Conflict]] | None:
         """Keep the conflict index current; with `check`, the future of the conflicts of the notice filed."""
-        if filed_notice(envelope) is not None:
+        if envelope.filed_notice is not None:
             return self.assessor.file(envelope, payload, check)
         if envelope.cancellation is not None:
             self.assessor.remove(envelope.sender, envelope.cancellation.notice_id)
@@ -624,7 +624,7 @@ class Node:
     # -- the response policy (DCF-RSP spec: automatic ROGER / UNABLE, or STANDBY for an operator)
 
     def _answer_automatically(self, stored: Stored, checking: asyncio.Future[list[Conflict]] | None) -> None:
-        notice = filed_notice(stored.envelope)
+        notice = stored.envelope.filed_notice
         if notice is None or checking is None:
             return
         if stored.facts.late:
