@@ -486,6 +486,9 @@ def cpus() -> tuple[int | None, int | None]:
     return available[0], available[1]
 
 
+CPUS = cpus()  # read at import, before anything is pinned
+
+
 def pin(cpu: int | None) -> None:
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
@@ -500,12 +503,18 @@ def process_cpu_seconds(pid: int) -> float:
 
 
 class Server:
-    """A server process: `python this-file --serve node|bare [--folder F]`."""
+    """A server process: `python this-file --serve node|bare [--folder F] [--cpu N --worker-cpu M]`.
+
+    The CPUs are chosen here, in the parent, before it pins itself: a child would find only the parent's one CPU.
+    """
 
     def __init__(self, kind: str, folder: Path | None) -> None:
         command = [sys.executable, __file__, "--serve", kind]
         if folder is not None:
             command += ["--folder", str(folder)]
+        server_cpu, client_cpu = CPUS
+        if server_cpu is not None and client_cpu is not None:
+            command += ["--cpu", str(server_cpu), "--worker-cpu", str(client_cpu)]
         self.folder = folder
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
@@ -830,12 +839,14 @@ def main() -> None:
                         "directory; use a directory on the disk the node will use, not tmpfs)")  # fmt: skip
     parser.add_argument("--serve", choices=("node", "bare"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--cpu", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-cpu", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    server_cpu, client_cpu = cpus()
     if args.serve is not None:
-        pin(server_cpu)
-        asyncio.run(serve_node(args.folder, client_cpu) if args.serve == "node" else serve_bare())
+        pin(args.cpu)
+        asyncio.run(serve_node(args.folder, args.worker_cpu) if args.serve == "node" else serve_bare())
         return
+    server_cpu, client_cpu = CPUS
     pin(client_cpu)
     if args.quick:
         args.warm_up, args.seconds, args.reuse = 0.5, 1.0, True
