@@ -164,9 +164,14 @@ class Node:
             self.faults,
             self.acknowledgement_sent,
         )
-        replayed = self._replay()
-        await self.assessor.begin(Begin(self._minima()), self._holding)
-        self._answer_owed()
+        collector.hold()
+        try:
+            replayed = self._replay()
+            await self.assessor.begin(Begin(self._minima()), self._holding)
+            self._answer_owed()
+        except BaseException:
+            collector.release()
+            raise
         # The replayed state lives as long as the node: keep it out of every later collection, which
         # would otherwise walk millions of objects and stall the loop for seconds.
         collector.settle_after_replay()
