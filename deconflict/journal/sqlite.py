@@ -143,7 +143,7 @@ SYNCHRONOUS_MODES: Final = ("FULL", "NORMAL")
 MAX_BATCH: Final = 4096
 MAX_BATCH_BYTES: Final = 16 << 20
 # The writer may wait this long (seconds) for more records before a commit: see SqliteJournal._take.
-COMMIT_DELAY: Final = 0.001
+COMMIT_DELAY: Final = 0.003
 # entries() reads this many rows per statement, so no read transaction stays open across a long replay.
 _PAGE_SIZE: Final = 1024
 _BUSY_TIMEOUT_MS: Final = 5000
