@@ -9,13 +9,19 @@ Cases: for each number of active volumes already known to the node and each numb
   temporary folder; its peer says Hello, then files new notices of 3 volumes of 8 vertices (an 841-byte envelope each);
 - bare: a grpc.aio server with the same service and method names and message types whose handler parses the
   request and answers a fixed acknowledgement of realistic size (a real one, built once): no storage, no checks.
+- floor: a grpc.aio server of the same shape that does per notice what the protocol asks of any node and nothing
+  else: verify the peer's signature, parse the envelope, sign an acknowledgement and an answer, and journal the
+  three in the project's journal before the acknowledgement leaves. No node can do less, so `node / floor` says how
+  much of the rest is the node's own work (validation, the ledger, the conflict check) and `floor / bare` what the
+  protocol's signatures and storage cost by themselves.
 Shapes: at 1 in flight, unary SubmitNotice, notice n+1 sent when n is acknowledged (DCF-ENV-014); at 16 and 64,
 one Exchange bidirectional stream with that many envelopes sent and not yet acknowledged.
 Latency is from the request written by the client to its acknowledgement read by the client.
 
 Server and client run in separate processes, the server pinned to one CPU and the client to another
-(os.sched_setaffinity, where there are two), so the client never takes the server's CPU; the table shows how much
-of its CPU each side used (server CPU near 100 % means the server is the bottleneck).
+(os.sched_setaffinity, where there are two; the parent chooses both and checks the server's), so the client never
+takes the server's CPU; the node's conflict worker goes on the client's CPU. The tables show how much of its CPU
+each side used (server CPU near 100 % means the server is the bottleneck).
 
 Active volumes: before the cases, the journal is built directly (the same records the node writes: signed
 envelopes, one notice of 3 volumes each, half filed by the node, half by its peer) and each case starts the node on
@@ -406,6 +412,11 @@ def bare_handlers(acknowledgement: envelope_pb2.SignedPayload) -> list[tuple[str
         async for _request in requests:
             yield channel_service_pb2.ExchangeResponse(acknowledgement=acknowledgement)
 
+    return handler_table(submit_notice, exchange)
+
+
+def handler_table(submit_notice: Any, exchange: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The two methods of the node's services that the peer calls here, with the generated code's serializers."""
     return [
         (
             "deconflict.v1.NoticeService",
@@ -462,18 +473,96 @@ async def serve_node(folder: Path, worker_cpu: int | None) -> None:
     await server.stop(grace=0)
 
 
-async def serve_bare() -> None:
-    acknowledgement = fixed_acknowledgement()
+async def serve_bare(floor_folder: Path | None) -> None:
+    """The bare server, or with `floor_folder` the floor (class Floor) with its journal in that folder."""
+    floor = None if floor_folder is None else Floor(floor_folder / "floor.journal")
     server = grpc.aio.server()
-    for service, handlers in bare_handlers(acknowledgement):
+    table = bare_handlers(fixed_acknowledgement()) if floor is None else floor.handlers()
+    for service, handlers in table:
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, handlers),))
         server.add_registered_method_handlers(service, handlers)  # type: ignore[attr-defined]  # as generated code
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     print(f"ready {port} 0 0 0", flush=True)
     await until_stdin_closes()
-    print("done 0 0 0 True", flush=True)
     await server.stop(0)
+    if floor is not None:
+        await floor.journal.close()
+    print("done 0 0 0 True", flush=True)
+
+
+class Floor:
+    """The work the protocol itself asks of a party per notice, and nothing else: verify the sender's signature
+    (DCF-SEC-008), parse the envelope, journal it and the signed acknowledgement in one group commit before the
+    acknowledgement leaves (DCF-JNL-001, DCF-ENV-031), and sign and journal the answer (DCF-RSP-001). No validation,
+    no ledger, no conflict check: what no node can skip. Its rate is the most any node could reach here."""
+
+    def __init__(self, journal_path: Path) -> None:
+        self.journal = open_journal(journal_path)
+        self.peer_key = KEYS[PEER].private_key.public_key()
+        template = fixed_acknowledgement()
+        self.acknowledgement_type, self.acknowledgement_payload = template.payload_type, template.payload
+        self.answered = 0
+
+    def admit(self, signed: envelope_pb2.SignedPayload) -> tuple[asyncio.Future[int], envelope_pb2.SignedPayload]:
+        """Verify, parse, sign, then journal the envelope, its acknowledgement and the answer: the acknowledgement,
+        with the future of its position (durable once it resolves)."""
+        self.peer_key.verify(signed.signatures[0].signature, pae(signed.payload_type, signed.payload))
+        envelope = envelope_pb2.Envelope.FromString(signed.payload)
+        now = datetime.now(UTC)
+        self.answered += 1
+        answer = roger(envelope.notice.notice_id, envelope.message_id, f"floor-{self.answered}", self.answered)
+        acknowledgement = self.acknowledgement()
+        durable = None
+        for direction, kind, payload in (
+            (Direction.IN, "notice", signed.SerializeToString()),
+            (Direction.ACK_OUT, "acknowledgement", acknowledgement.SerializeToString()),
+            (Direction.OUT, "response", answer.SerializeToString()),
+        ):
+            position = self.journal.append(
+                Record(CHANNEL, direction, envelope.message_id, envelope.sender, envelope.sequence, kind, payload, now)
+            )
+            durable = position if direction == Direction.ACK_OUT else durable
+        assert durable is not None
+        return durable, acknowledgement
+
+    def acknowledgement(self) -> envelope_pb2.SignedPayload:
+        # The same bytes each time with a fresh signature: signing costs what it costs the node.
+        signed = envelope_pb2.SignedPayload(
+            payload_type=self.acknowledgement_type, payload=self.acknowledgement_payload
+        )
+        signature = KEYS[NODE].private_key.sign(pae(self.acknowledgement_type, self.acknowledgement_payload))
+        signed.signatures.add(key_id=KEYS[NODE].key_id, signature=signature)
+        return signed
+
+    def handlers(self) -> list[tuple[str, dict[str, Any]]]:
+        """SubmitNotice and Exchange as bare_handlers registers them; Exchange reads on while the journal works."""
+
+        async def submit_notice(
+            request: notice_service_pb2.SubmitNoticeRequest, context: Any
+        ) -> notice_service_pb2.SubmitNoticeResponse:
+            durable, acknowledgement = self.admit(request.envelope)
+            await durable
+            return notice_service_pb2.SubmitNoticeResponse(acknowledgement=acknowledgement)
+
+        async def exchange(
+            requests: AsyncIterator[channel_service_pb2.ExchangeRequest], context: Any
+        ) -> AsyncIterator[channel_service_pb2.ExchangeResponse]:
+            pending: asyncio.Queue[tuple[asyncio.Future[int], envelope_pb2.SignedPayload] | None] = asyncio.Queue()
+
+            async def take() -> None:
+                async for request in requests:
+                    pending.put_nowait(self.admit(request.envelope))
+                pending.put_nowait(None)
+
+            reader = asyncio.get_running_loop().create_task(take())
+            while (item := await pending.get()) is not None:
+                durable, acknowledgement = item
+                await durable
+                yield channel_service_pb2.ExchangeResponse(acknowledgement=acknowledgement)
+            await reader
+
+        return handler_table(submit_notice, exchange)
 
 
 def cpus() -> tuple[int | None, int | None]:
@@ -503,7 +592,7 @@ def process_cpu_seconds(pid: int) -> float:
 
 
 class Server:
-    """A server process: `python this-file --serve node|bare [--folder F] [--cpu N --worker-cpu M]`.
+    """A server process: `python this-file --serve node|bare|floor [--folder F] [--cpu N --worker-cpu M]`.
 
     The CPUs are chosen here, in the parent, before it pins itself: a child would find only the parent's one CPU.
     """
@@ -515,6 +604,7 @@ class Server:
         server_cpu, client_cpu = CPUS
         if server_cpu is not None and client_cpu is not None:
             command += ["--cpu", str(server_cpu), "--worker-cpu", str(client_cpu)]
+        self.kind = kind
         self.folder = folder
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
@@ -526,6 +616,9 @@ class Server:
         self.start_s = float(words[2])
         self.volumes_at_start = int(words[3])
         self.worker = int(words[4]) or None  # the node's conflict worker process
+        if server_cpu is not None and os.sched_getaffinity(self.process.pid) != {server_cpu}:
+            self.process.kill()
+            raise RuntimeError(f"the {kind} server is not pinned to CPU {server_cpu}")
 
     @property
     def address(self) -> str:
@@ -672,8 +765,8 @@ def hello(agreement: ChannelAgreement) -> Hello:
 async def drive(server: Server, incoming: Incoming, in_flight: int, warm_up: float, seconds: float) -> Measured:
     """One case against a running server: Hello first when it is the node, then the measured writes."""
     async with PeerClient(server.address, timeout=30.0) as peer:
-        node = server.folder is not None
-        if server.folder is not None:
+        node = server.kind == "node"
+        if node and server.folder is not None:
             await peer.hello(hello(load_agreement(server.folder / "agreement.toml")))
         window = Window(server, warm_up, seconds)
         watcher = asyncio.get_running_loop().create_task(window.watch())
@@ -731,8 +824,13 @@ def node_cases(seeded: Seed, folder: Path, in_flights: Sequence[int], warm_up: f
     return cases
 
 
-def bare_case(in_flight: int, warm_up: float, seconds: float, rng: np.random.Generator) -> Measured:
-    server = Server("bare", None)
+def baseline_case(
+    kind: str, folder: Path, in_flight: int, warm_up: float, seconds: float, rng: np.random.Generator
+) -> Measured:
+    """One case against the bare server or the floor (its journal in a fresh folder)."""
+    if kind == "floor":
+        folder.mkdir(parents=True)
+    server = Server(kind, folder if kind == "floor" else None)
     try:
         return asyncio.run(drive(server, Incoming(rng, 1), in_flight, warm_up, seconds))
     finally:
@@ -748,6 +846,7 @@ class Row:
     in_flight: int
     node: NodeCase
     bare: Measured
+    floor: Measured
 
 
 def render(lines: list[tuple[str, ...]], left: int) -> str:
@@ -823,6 +922,29 @@ def details(rows: Sequence[Row]) -> str:
     return render(lines, 2)
 
 
+def floor_table(rows: Sequence[Row]) -> str:
+    lines: list[tuple[str, ...]] = [
+        ("volumes", "in flight", "floor ack/s", "p50 ms", "p99 ms", "floor cpu", "its client", "floor / bare",
+         "node / floor"),
+    ]  # fmt: skip
+    for row in rows:
+        node, bare, floor = row.node.measured, row.bare, row.floor
+        lines.append(
+            (
+                f"{row.volumes:,}",
+                str(row.in_flight),
+                f"{floor.rate:,.0f}",
+                milliseconds(floor.percentile(0.5)),
+                milliseconds(floor.percentile(0.99)),
+                f"{floor.server_cpu:.0%}",
+                f"{floor.client_cpu:.0%}",
+                ratio(floor.rate, bare.rate, 2),
+                ratio(node.rate, floor.rate, 2),
+            )
+        )
+    return render(lines, 2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=3.0, help="measured time of each case (default 3)")
@@ -837,14 +959,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dir", type=Path, default=None, help="where to put the journals (default: a temporary "
                         "directory; use a directory on the disk the node will use, not tmpfs)")  # fmt: skip
-    parser.add_argument("--serve", choices=("node", "bare"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=("node", "bare", "floor"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--cpu", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--worker-cpu", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve is not None:
         pin(args.cpu)
-        asyncio.run(serve_node(args.folder, args.worker_cpu) if args.serve == "node" else serve_bare())
+        if args.serve == "node":
+            asyncio.run(serve_node(args.folder, args.worker_cpu))
+        else:
+            asyncio.run(serve_bare(args.folder if args.serve == "floor" else None))
         return
     server_cpu, client_cpu = CPUS
     pin(client_cpu)
@@ -867,10 +992,12 @@ def main() -> None:
             cases = node_cases(seeded, Path(directory) / f"nodes-{volumes}", args.in_flight, args.warm_up,
                                args.seconds, rng, restart=not args.reuse)  # fmt: skip
             for in_flight, case in zip(args.in_flight, cases, strict=True):
-                bare = bare_case(in_flight, args.warm_up, args.seconds, rng)
-                rows.append(Row(seeded.volumes, in_flight, case, bare))
+                bare = baseline_case("bare", Path(directory), in_flight, args.warm_up, args.seconds, rng)
+                floor = baseline_case("floor", Path(directory) / f"floor-{volumes}-{in_flight}", in_flight,
+                                      args.warm_up, args.seconds, rng)  # fmt: skip
+                rows.append(Row(seeded.volumes, in_flight, case, bare, floor))
                 print(f"  {seeded.volumes:,} volumes, {in_flight} in flight: node {case.measured.rate:,.0f}/s, "
-                      f"bare {bare.rate:,.0f}/s", flush=True)  # fmt: skip
+                      f"bare {bare.rate:,.0f}/s, floor {floor.rate:,.0f}/s", flush=True)  # fmt: skip
     print()
     print("acknowledged notices per second and acknowledgement latency: node / bare grpc.aio server (x = node / bare)")
     print(table(rows))
@@ -880,6 +1007,9 @@ def main() -> None:
     print()
     print("CPU used in the measured window (of one CPU), and the node's index and journal")
     print(details(rows))
+    print()
+    print("the floor: what the protocol asks of any node per notice (signatures, journal, answer), nothing else")
+    print(floor_table(rows))
 
 
 if __name__ == "__main__":
