@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from deconflict.client.peer import PeerClient
-from deconflict.conformance.target import packaged_agreement
+from deconflict.conformance.target import packaged_agreement, packaged_test_key
 from deconflict.models.channel import Heartbeat, Hello, VersionRange
 from deconflict.node.config import load_agreement
 from deconflict.security.credentials import ClientTls
@@ -34,6 +34,7 @@ from deconflict.security.pki import init_party
 
 PARTY, PEER = "party-under-test", "conformance-suite"
 CHANNEL = "conformance-suite:party-under-test"
+CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
 
 
 @dataclass
@@ -45,6 +46,10 @@ class Measured:
 
 def write_node(folder: Path, tls: bool) -> Path:
     (folder / "agreement.toml").write_bytes(packaged_agreement().read_bytes())
+    # The node signs what it sends (DCF-SEC-006) with the published test key the conformance agreement holds.
+    key = packaged_test_key(PARTY)
+    (folder / key.name).write_bytes(key.read_bytes())
+    signing = f'[[signing.keys]]\nkey_id = "{PARTY}/test-key-1"\nfile = "{key.name}"\n'
     if tls:
         for party in (PARTY, PEER):
             init_party(folder / "pki", party)
@@ -57,7 +62,7 @@ def write_node(folder: Path, tls: bool) -> Path:
     config = folder / "node.toml"
     config.write_text(
         f'party = "{PARTY}"\nlisten = "127.0.0.1:0"\njournal = "node.journal"\n{security}\n'
-        f'[[channels]]\npeer = "{PEER}"\npeer_address = ""\nagreement = "agreement.toml"\n{peer_ca}'
+        f'[[channels]]\npeer = "{PEER}"\npeer_address = ""\nagreement = "agreement.toml"\n{peer_ca}\n{signing}'
     )
     return config
 
@@ -69,9 +74,9 @@ def start(config: Path) -> tuple[subprocess.Popen[str], str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    if len(os.sched_getaffinity(0)) > 1:
-        os.sched_setaffinity(process.pid, {0})
-        os.sched_setaffinity(0, {1})
+    if len(CPUS) > 1:  # read before the first start pinned this process to one
+        os.sched_setaffinity(process.pid, {CPUS[0]})
+        os.sched_setaffinity(0, {CPUS[1]})
     assert process.stdout is not None
     for line in process.stdout:
         if "serving on" in line:

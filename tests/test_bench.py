@@ -1,6 +1,5 @@
-"""The node benchmark runs from a checkout with one command and reports its ratios (bench/README.md): a short run
-on a small journal, so that the suite notices when it breaks. Its figures are not checked: they are measured, not
-tested."""
+"""The benchmarks run from a checkout and report their ratios (bench/README.md): short runs, so that the suite
+notices when one breaks. Their figures are not checked: they are measured, not tested."""
 
 from __future__ import annotations
 
@@ -9,6 +8,23 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every benchmark but the node's, which has a test of its own below on a smaller journal than its --quick.
+OTHERS = sorted(
+    path.stem for path in (ROOT / "bench").glob("*.py") if path.stem not in {"run_all", "node_acknowledgement"}
+)
+
+
+def test_every_other_benchmark_runs_in_its_quick_settings() -> None:
+    result = subprocess.run(
+        [sys.executable, "bench/run_all.py", "--quick", "--only", *OTHERS],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = result.stdout.split("=== summary", 1)[1].split()
+    assert all(summary[summary.index(name) + 3] == "ok" for name in OTHERS), result.stdout
 
 
 def test_the_node_benchmark_reports_the_node_the_bare_server_and_the_floor(tmp_path: Path) -> None:
