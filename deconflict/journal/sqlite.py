@@ -8,8 +8,9 @@ Why this shape (docs/spec/02-envelope.md DCF-ENV-031; the performance budget):
 - A commit per record would cap the node at the disk's fsync rate; one commit per batch of whatever queued up
   during the previous fsync lets throughput grow with the number of concurrent appenders, with no added delay
   when the node is idle. When busy, or when no peer waits, the writer also waits up to COMMIT_DELAY for more
-  records (PostgreSQL's commit_delay), and the loop hands records over a list per loop iteration: on a node
-  sharing one CPU with its writer, each wake-up of the writer cost a thread switch and each commit an fsync.
+  records while they keep coming (PostgreSQL's commit_delay), and the loop hands records over a list per loop
+  iteration: on a node sharing one CPU with its writer, each wake-up of the writer cost a thread switch and each
+  commit an fsync.
 - A failed commit leaves the journal's durable content unknown to this process, so the journal fails every
   pending record and refuses all later ones; the node stops and a restart replays what is durable. SQLite's
   transaction makes a batch land whole or not at all.
@@ -144,6 +145,7 @@ MAX_BATCH: Final = 4096
 MAX_BATCH_BYTES: Final = 16 << 20
 # The writer may wait this long (seconds) for more records before a commit: see SqliteJournal._take.
 COMMIT_DELAY: Final = 0.003
+COMMIT_GAP: Final = 0.001  # ... but no longer than this after the last records came, when no more come
 # entries() reads this many rows per statement, so no read transaction stays open across a long replay.
 _PAGE_SIZE: Final = 1024
 _BUSY_TIMEOUT_MS: Final = 5000
@@ -353,8 +355,9 @@ class SqliteJournal:
         A received message ('in') has a peer waiting for its acknowledgement; the others do not. The writer
         waits up to COMMIT_DELAY for more records (as PostgreSQL's commit_delay) while the batch holds no
         received message, or when the previous batch held several (the node is busy): on a node sharing one
-        CPU with its writer, a commit per record costs an fsync and a thread switch each. A lone received
-        message is committed at once, so an idle node adds no delay.
+        CPU with its writer, a commit per record costs an fsync and a thread switch each. It stops waiting
+        COMMIT_GAP after the last records came: appenders that all wait on this commit send no more. A lone
+        received message is committed at once, so an idle node adds no delay.
         """
         items = self._queue.get()
         if items is None:
@@ -364,7 +367,7 @@ class SqliteJournal:
         received = sum(row[2] == _RECEIVED for row, _ in items)
         deadline = time.monotonic() + self.commit_delay
         while len(batch) < MAX_BATCH and batch_bytes < MAX_BATCH_BYTES:
-            wait = deadline - time.monotonic() if self._busy or not received else 0.0
+            wait = min(deadline - time.monotonic(), COMMIT_GAP) if self._busy or not received else 0.0
             try:
                 items = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
             except queue.Empty:
