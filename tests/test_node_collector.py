@@ -23,14 +23,12 @@ HOLDS = textwrap.dedent(
     assert not gc.isenabled()
     collector.release()  # the first failed
     assert not gc.isenabled(), "collection resumed while the second still replays"
-    cycle = []
-    cycle.append(cycle)
-    del cycle
+    replayed = [[n] for n in range(1000)]
     collector.settle_after_replay()
     assert gc.isenabled()
     assert gc.get_threshold() == (collector.GEN0_THRESHOLD, collector.GEN1_THRESHOLD, collector.GEN2_THRESHOLD)
-    assert gc.get_freeze_count() > 0
-    assert gc.collect() == 0, "the cycle made during the hold was not collected before the freeze"
+    assert gc.get_freeze_count() >= len(replayed), "the state built during the hold is not frozen"
+    assert not any(gc.is_tracked(item) and item in gc.get_objects() for item in replayed[:3])
     collector.release()  # one release too many changes nothing
     assert gc.isenabled()
     print("ok")
@@ -38,7 +36,7 @@ HOLDS = textwrap.dedent(
 )
 
 
-def test_holds_nest_and_settling_collects_what_the_hold_left() -> None:
+def test_holds_nest_and_settling_freezes_what_the_hold_built() -> None:
     # In a process of its own: the settings are per process, and freezing would outlive this test.
     result = subprocess.run([sys.executable, "-c", HOLDS], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -6,7 +6,7 @@ again: at 1e4 active volumes, full collections cost about 200 microseconds per i
 validation paid another 100 for young collections. So the node
 - does not collect while it replays its journal at start: at 1e5 active volumes the collections of the growing
   state took 12 of the 28 seconds a start took;
-- freezes what it replayed at start (`gc.freeze`: never walked again);
+- freezes what it replayed at start (`gc.freeze`: never walked again), without a collection first;
 - collects the young generation every GEN0_THRESHOLD allocations instead of 700;
 - freezes whatever survives each later full collection, so no object is walked by more than one of them.
 The price is that a reference cycle which becomes garbage after its objects were frozen is never freed; the node
@@ -42,9 +42,13 @@ def release() -> None:
 
 
 def settle_after_replay() -> None:
-    """Collect once and freeze everything alive: the replayed state lives as long as the node."""
+    """Freeze everything alive: the replayed state lives as long as the node.
+
+    No collection first: replaying a journal leaves no cyclic garbage (none was found after replaying 1e5
+    volumes), and a collection over the replayed state took 2.7 of the 18 seconds of that start. What a replay
+    would leave is kept, once.
+    """
     release()
-    gc.collect()
     gc.freeze()
     install()
 
